@@ -1,0 +1,33 @@
+"""A consortium's member municipalities, and onboarding new ones."""
+from flask import g
+from flask_smorest import Blueprint
+
+from core import audit
+from core.api.schemas import MunicipalitySchema
+from core.auth import roles as R
+from core.auth.access import CONSORTIUM, requires
+from core.extensions import db
+from tenants import onboarding
+
+blp = Blueprint("consortia", __name__, url_prefix="/api/v1/consortia", description="Consortia (regions)")
+
+
+@blp.get("/<consortium>/municipalities")
+@requires(R.CONSORTIUM_ADMIN, R.PLATFORM_ADMIN, scope=CONSORTIUM)
+@blp.response(200, MunicipalitySchema(many=True))
+def list_members():
+    """The consortium's municipalities, by name."""
+    return g.consortium.municipalities
+
+
+@blp.post("/<consortium>/municipalities")
+@requires(R.CONSORTIUM_ADMIN, R.PLATFORM_ADMIN, scope=CONSORTIUM)
+@blp.arguments(onboarding.OnboardMunicipalitySchema)
+@blp.response(201, MunicipalitySchema)
+def onboard(data):
+    """Onboard a municipality into the consortium (CBS code GM + 4 digits, unique slug)."""
+    municipality = onboarding.add_municipality(g.consortium, **data)
+    audit.record("municipality.onboard", object_type="municipality", object_id=municipality.id,
+                 tenant_id=municipality.id, detail={"consortium": g.consortium.slug, "cbs_code": municipality.cbs_code})
+    db.session.commit()
+    return municipality

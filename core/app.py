@@ -1,0 +1,106 @@
+"""The application factory."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, redirect, render_template, request, session, url_for
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from core import config as config_module
+from core import logs
+from core.errors import KoppelHTTPError, Unauthenticated
+from core.extensions import api, babel, csrf, db, login_manager, migrate
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Create the Koppel app; *config* overrides settings read from the environment."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.update(config_module.load(app.instance_path, config))
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    logs.configure(app.config["LOG_LEVEL"])
+    if app.config.get("PROXY_FIX_X_FOR"):
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(app.config["PROXY_FIX_X_FOR"]), x_proto=1)
+
+    import core.models  # noqa: F401  (register every model on the metadata)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS))
+    _init_auth(app)
+    babel.init_app(app, locale_selector=_locale)
+    api.init_app(app)
+
+    from core import api as api_package
+    from core import health, web
+    from tenants import resolution
+
+    resolution.init_app(app)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(web.bp)
+    for blueprint in api_package.blueprints():
+        csrf.exempt(blueprint)  # the API takes bearer tokens, never cookies
+        api.register_blueprint(blueprint)
+    _init_errors(app)
+    app.after_request(_security_headers)
+
+    from core.cli import register as register_cli
+
+    register_cli(app)
+    return app
+
+
+def _init_auth(app: Flask) -> None:
+    from core.auth import access, sessions
+
+    login_manager.init_app(app)
+    login_manager.user_loader(sessions.load_user)
+    login_manager.login_view = "web.login"
+    login_manager.session_protection = "basic"
+    csrf.init_app(app)
+    app.teardown_request(access.leave_tenant)
+
+
+def _locale() -> str:
+    chosen = session.get("lang")
+    return chosen if chosen in ("nl", "en") else "nl"
+
+
+def _init_errors(app: Flask) -> None:
+    from core.auth.access import is_api_request
+
+    def render(status: int, code: str, message: str, **extra):
+        if is_api_request():
+            return {"code": status, "status": code, "message": message, **extra}, status
+        return render_template("error.html", status=status, code=code, message=message), status
+
+    @app.errorhandler(KoppelHTTPError)
+    def koppel_error(error):
+        if isinstance(error, Unauthenticated) and not is_api_request():
+            return redirect(url_for("web.login", next=request.full_path if request.query_string else request.path))
+        response = render(error.status, error.code, error.message)
+        if isinstance(error, Unauthenticated):
+            response[0].headers["WWW-Authenticate"] = 'Bearer realm="koppel"'
+        return response
+
+    @app.errorhandler(HTTPException)
+    def http_error(error):
+        return render(error.code, error.name.lower().replace(" ", "_"), error.description)
+
+    @app.errorhandler(ValidationError)
+    def validation_error(error):
+        db.session.rollback()
+        return render(422, "unprocessable_entity", "The input is not valid", errors={"json": error.messages})
+
+
+def _security_headers(response):
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'")
+    if request.path not in ("/healthz", "/readyz") and "Cache-Control" not in headers:
+        headers["Cache-Control"] = "no-store"
+    return response

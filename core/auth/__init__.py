@@ -1,0 +1,1 @@
+"""Accounts and access: users, memberships, sessions, API tokens, permission checks."""

@@ -1,0 +1,174 @@
+"""The one permission check that every view goes through.
+
+A view declares who may call it with :func:`requires` (or :func:`public`);
+the declaration is kept on the view as ``view.access`` so that the test
+suite can check every route in Flask's URL map against it.
+
+Order of checks for a tenant route ``/<municipality>/...``:
+
+1. unknown slug: 404 (before anything else, see :mod:`tenants.resolution`);
+2. no valid login or token: 401 (the web redirects to the login page);
+3. no relation at all to this municipality: 404, so ids and tenants cannot be probed;
+4. the municipality is suspended: 403 with an explanation;
+5. a relation, but not one of the view's roles: 403;
+6. otherwise the tenant context is entered for the rest of the request.
+
+Every refusal is audited.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import wraps
+
+from flask import g, request
+from flask_login import current_user
+
+from core import audit
+from core.auth import roles as R
+from core.auth import tokens
+from core.errors import Forbidden, NotFound, TenantSuspended, Unauthenticated
+from tenants import context
+
+PUBLIC, USER, TENANT, CONSORTIUM, PLATFORM = "public", "user", "tenant", "consortium", "platform"
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who may call a view: a scope and, for scoped views, the roles."""
+
+    scope: str
+    roles: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Whoever makes the request: a logged-in user or an API token."""
+
+    label: str
+    grants: tuple[tuple[str, int | None, int | None], ...]  # (role, municipality_id, consortium_id)
+    user_id: int | None = None
+    token_id: int | None = None
+
+    def roles_for_municipality(self, municipality) -> frozenset[str]:
+        return frozenset(
+            role for role, m_id, c_id in self.grants
+            if m_id == municipality.id
+            or (c_id is not None and c_id == municipality.consortium_id)
+            or role in R.GLOBAL_ROLES
+        )
+
+    def roles_for_consortium(self, consortium) -> frozenset[str]:
+        return frozenset(
+            role for role, m_id, c_id in self.grants if c_id == consortium.id or role in R.GLOBAL_ROLES
+        )
+
+    @property
+    def roles(self) -> frozenset[str]:
+        return frozenset(role for role, _, _ in self.grants)
+
+
+def is_api_request() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _principal_from_token() -> Principal | None:
+    header = request.headers.get("Authorization", "")
+    if not header:
+        return None
+    scheme, _, raw = header.partition(" ")
+    try:
+        if scheme.lower() != "bearer":
+            raise tokens.TokenRejected("not a bearer token")
+        token = tokens.authenticate(raw.strip())
+    except tokens.TokenRejected as exc:
+        audit.record("auth.token", outcome=audit.DENIED, actor=exc.token.name if exc.token else None,
+                     detail={"reason": exc.reason, "path": request.path})
+        raise Unauthenticated(f"The API token is {exc.reason}" if exc.reason in ("malformed", "unknown", "expired", "revoked")
+                              else "Use an Authorization: Bearer token") from None
+    grants = tuple((role, token.municipality_id, token.consortium_id) for role in sorted(token.role_set))
+    return Principal(label=f"token:{token.name}", grants=grants, token_id=token.id, user_id=token.created_by_id)
+
+
+def _principal_from_session() -> Principal | None:
+    if not current_user.is_authenticated:
+        return None
+    grants = tuple((m.role, m.municipality_id, m.consortium_id) for m in current_user.memberships)
+    return Principal(label=current_user.email, grants=grants, user_id=current_user.id)
+
+
+def current_principal() -> Principal | None:
+    """The request's principal: a bearer token under /api/, the session elsewhere."""
+    if "principal" not in g:
+        g.principal = _principal_from_token() if is_api_request() else _principal_from_session()
+    return g.principal
+
+
+def _refuse(error, reason: str, tenant_id: int | None = None):
+    audit.record("access", outcome=audit.DENIED, tenant_id=tenant_id,
+                 detail={"reason": reason, "method": request.method, "path": request.path})
+    raise error
+
+
+def authorize(access: Access) -> Principal | None:
+    """Apply *access* to the current request; raises when refused."""
+    if access.scope == PUBLIC:
+        return None
+    principal = current_principal()
+    if principal is None:
+        raise Unauthenticated()
+    if access.scope == USER:
+        return principal
+    if access.scope == PLATFORM:
+        if not principal.roles & access.roles:
+            _refuse(Forbidden(), "role")
+        return principal
+    if access.scope == CONSORTIUM:
+        held = principal.roles_for_consortium(g.consortium)
+        if not held:
+            _refuse(NotFound(), "not a member")
+        if not held & access.roles:
+            _refuse(Forbidden(), "role")
+        return principal
+    tenant = g.tenant
+    held = principal.roles_for_municipality(tenant)
+    if not held:
+        _refuse(NotFound(), "not a member", tenant.id)
+    if tenant.is_suspended:
+        _refuse(TenantSuspended(), "suspended", tenant.id)
+    if not held & access.roles:
+        _refuse(Forbidden(), "role", tenant.id)
+    g.roles = held
+    g.tenant_token = context.enter(context.Scope(tenant_id=tenant.id))
+    return principal
+
+
+def requires(*roles: str, scope: str = TENANT):
+    """Declare and enforce who may call the decorated view."""
+    unknown = set(roles) - set(R.ROLES)
+    if unknown or scope not in (USER, TENANT, CONSORTIUM, PLATFORM) or (scope != USER and not roles):
+        raise ValueError(f"bad access declaration: scope={scope!r} roles={roles!r}")
+    access = Access(scope, frozenset(roles))
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            authorize(access)
+            return view(*args, **kwargs)
+
+        wrapper.access = access
+        return wrapper
+
+    return decorator
+
+
+def public(view):
+    """Declare a view open to everyone (health checks, the login page)."""
+    view.access = Access(PUBLIC)
+    return view
+
+
+def leave_tenant(exc=None) -> None:
+    """Teardown: leave the tenant context the request entered."""
+    token = g.pop("tenant_token", None)
+    if token is not None:
+        context.leave(token)

@@ -1,0 +1,278 @@
+"""The ``koppel`` command: everything an operator does.
+
+``koppel db ...`` (Flask-Migrate) is there too; ``koppel init`` is the short
+way to create or upgrade the database.
+"""
+from __future__ import annotations
+
+import getpass
+import sys
+from contextlib import contextmanager
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+from marshmallow import ValidationError
+from sqlalchemy import select
+
+from core import audit
+from core.auth import passwords
+from core.auth import roles as R
+from core.auth import tokens
+from core.auth.models import ApiToken, Membership, User
+from core.extensions import db
+from tenants import onboarding
+from tenants.models import ACTIVE, SUSPENDED, Consortium, Municipality
+
+
+def _actor() -> str:
+    return f"cli:{getpass.getuser()}"
+
+
+@contextmanager
+def _writing():
+    """Commit on success; on a validation error, roll back and exit with the messages."""
+    try:
+        yield
+        db.session.commit()
+    except ValidationError as exc:
+        db.session.rollback()
+        raise click.ClickException(_format(exc.messages)) from None
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+def _format(messages, prefix="") -> str:
+    if isinstance(messages, dict):
+        return "\n".join(_format(v, f"{prefix}{k}: " if not prefix else f"{prefix}{k}.") for k, v in messages.items())
+    if isinstance(messages, list):
+        return "\n".join(_format(m, prefix) for m in messages)
+    return f"{prefix}{messages}"
+
+
+def _get(model, slug: str, what: str):
+    found = db.session.scalar(select(model).where(model.slug == slug))
+    if found is None:
+        raise click.ClickException(f"no {what} with slug '{slug}'")
+    return found
+
+
+@click.command("init")
+@with_appcontext
+def init_command():
+    """Create the database, or upgrade it to the newest schema."""
+    from flask_migrate import upgrade
+
+    upgrade()
+    click.echo("database is up to date")
+
+
+def _create_user(email: str, name: str, password: str) -> User:
+    email = email.strip().lower()
+    errors = {}
+    if "@" not in email or len(email) > 254:
+        errors["email"] = ["not an e-mail address"]
+    elif db.session.scalar(select(User.id).where(User.email == email)):
+        errors["email"] = [f"a user {email} already exists"]
+    found = passwords.problems(password, email)
+    if found:
+        errors["password"] = found
+    if errors:
+        raise ValidationError(errors)
+    user = User(email=email, name=name, password_hash=passwords.hash_password(password))
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+@click.command("create-admin")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.password_option(help="Prompted for when not given (at least 12 characters, not a common one).")
+@with_appcontext
+def create_admin_command(email, name, password):
+    """Create a platform administrator."""
+    with _writing():
+        user = _create_user(email, name, password)
+        db.session.add(Membership(user=user, role=R.PLATFORM_ADMIN))
+        audit.record("user.create", object_type="user", object_id=user.id, actor=_actor(), detail={"role": R.PLATFORM_ADMIN})
+    click.echo(f"platform administrator {user.email} created")
+
+
+@click.group("consortium")
+def consortium_group():
+    """Consortia (regions)."""
+
+
+@consortium_group.command("add")
+@click.argument("name")
+@click.option("--slug", required=True, help="Lower-case name used in URLs, e.g. achterhoek.")
+@with_appcontext
+def consortium_add(name, slug):
+    """Create a consortium."""
+    with _writing():
+        consortium = onboarding.add_consortium(name, slug)
+        audit.record("consortium.create", object_type="consortium", object_id=consortium.id, actor=_actor())
+    click.echo(f"consortium {consortium.name} ({consortium.slug}) created")
+
+
+@click.group("municipality")
+def municipality_group():
+    """Municipalities (tenants)."""
+
+
+@municipality_group.command("add")
+@click.option("--consortium", "consortium_slug", required=True, help="Slug of the consortium it joins.")
+@click.option("--name", required=True)
+@click.option("--cbs-code", required=True, help="CBS municipality code: GM and four digits, e.g. GM0222.")
+@click.option("--slug", required=True)
+@click.option("--inhabitants", required=True, type=int)
+@with_appcontext
+def municipality_add(consortium_slug, name, cbs_code, slug, inhabitants):
+    """Onboard a municipality into a consortium."""
+    with _writing():
+        consortium = _get(Consortium, consortium_slug, "consortium")
+        m = onboarding.add_municipality(consortium, name=name, cbs_code=cbs_code, slug=slug, inhabitants=inhabitants)
+        audit.record("municipality.onboard", object_type="municipality", object_id=m.id, tenant_id=m.id,
+                     actor=_actor(), detail={"consortium": consortium.slug, "cbs_code": m.cbs_code})
+    click.echo(f"{m.name} ({m.cbs_code}) onboarded into {consortium.name} at /{m.slug}/")
+
+
+def _status_command(status: str):
+    @click.argument("slug")
+    @with_appcontext
+    def command(slug):
+        with _writing():
+            m = _get(Municipality, slug, "municipality")
+            old = m.status
+            onboarding.set_status(m, status)
+            audit.record("municipality.status", object_type="municipality", object_id=m.id, tenant_id=m.id,
+                         actor=_actor(), detail={"from": old, "to": status})
+        click.echo(f"{m.name} is {status}")
+
+    return command
+
+
+municipality_group.command("suspend", help="Suspend a municipality: data kept, access refused.")(_status_command(SUSPENDED))
+municipality_group.command("activate", help="Reactivate a suspended municipality.")(_status_command(ACTIVE))
+
+
+@click.group("user")
+def user_group():
+    """Users and their roles."""
+
+
+@user_group.command("add")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", "role", type=click.Choice(R.ROLES), required=True)
+@click.option("--municipality", "municipality_slug")
+@click.option("--consortium", "consortium_slug")
+@click.password_option()
+@with_appcontext
+def user_add(email, name, role, municipality_slug, consortium_slug, password):
+    """Create a user with one role in a municipality or consortium."""
+    with _writing():
+        user = _create_user(email, name, password)
+        grant(user, role, municipality_slug, consortium_slug)
+    click.echo(f"user {user.email} created as {role}")
+
+
+def grant(user: User, role: str, municipality_slug: str | None, consortium_slug: str | None) -> Membership:
+    """Give *user* a role; the CheckConstraint's rules, with messages."""
+    municipality = _get(Municipality, municipality_slug, "municipality") if municipality_slug else None
+    consortium = _get(Consortium, consortium_slug, "consortium") if consortium_slug else None
+    allowed = R.MUNICIPALITY_ROLES if municipality else R.CONSORTIUM_ROLES if consortium else R.GLOBAL_ROLES
+    if (municipality and consortium) or role not in allowed:
+        raise ValidationError({"role": [f"{role} needs " + (
+            "a municipality" if role in (R.COORDINATOR, R.TENANT_ADMIN) else
+            "a consortium" if role == R.CONSORTIUM_ADMIN else
+            "a municipality or a consortium" if role == R.FUNDER else "no municipality or consortium")]})
+    membership = Membership(user=user, role=role, municipality=municipality, consortium=consortium)
+    db.session.add(membership)
+    audit.record("membership.create", object_type="user", object_id=user.id, actor=_actor(),
+                 tenant_id=municipality.id if municipality else None, detail={"role": role})
+    return membership
+
+
+@click.group("token")
+def token_group():
+    """API tokens for machines."""
+
+
+@token_group.command("create")
+@click.option("--name", required=True, help="What the token is for, e.g. 'export to finance'.")
+@click.option("--role", "roles", multiple=True, required=True, type=click.Choice(R.ROLES))
+@click.option("--municipality", "municipality_slug")
+@click.option("--consortium", "consortium_slug")
+@click.option("--days", type=int, default=None, help="Lifetime in days (default API_TOKEN_DEFAULT_DAYS, 90).")
+@with_appcontext
+def token_create(name, roles, municipality_slug, consortium_slug, days):
+    """Create a token; it is printed once and cannot be shown again."""
+    with _writing():
+        municipality = _get(Municipality, municipality_slug, "municipality") if municipality_slug else None
+        consortium = _get(Consortium, consortium_slug, "consortium") if consortium_slug else None
+        raw, token = tokens.create(name, roles, municipality=municipality, consortium=consortium, days=days)
+        audit.record("token.create", object_type="api_token", object_id=token.id, actor=_actor(),
+                     tenant_id=municipality.id if municipality else None, detail={"roles": list(roles)})
+    click.echo(f"token {token.prefix}… ({token.name}), expires {token.expires_at:%Y-%m-%d}:")
+    click.echo(raw)
+
+
+@token_group.command("revoke")
+@click.argument("prefix")
+@with_appcontext
+def token_revoke(prefix):
+    """Revoke the token whose first characters (as printed at creation) are PREFIX."""
+    with _writing():
+        found = db.session.scalars(select(ApiToken).where(ApiToken.prefix.startswith(prefix[:12]))).all()
+        if len(prefix) < 8 or len(found) != 1:
+            raise click.ClickException(f"give at least 8 characters that match exactly one token ({len(found)} match)")
+        tokens.revoke(found[0])
+        audit.record("token.revoke", object_type="api_token", object_id=found[0].id, actor=_actor(),
+                     tenant_id=found[0].municipality_id)
+    click.echo(f"token {found[0].prefix}… revoked")
+
+
+@click.group("tenants")
+def tenants_group():
+    """Declarative region files."""
+
+
+@tenants_group.command("apply")
+@click.argument("path", type=click.Path(dir_okay=False))
+@with_appcontext
+def tenants_apply(path):
+    """Apply a region file (a consortium and its municipalities) idempotently."""
+    with _writing():
+        consortium, changes = onboarding.apply_region(onboarding.read_region_file(path))
+        if changes:
+            audit.record("region.apply", object_type="consortium", object_id=consortium.id, actor=_actor(),
+                         detail={"file": str(path), "changes": changes})
+    for change in changes or ["nothing to change"]:
+        click.echo(f"{consortium.slug}: {change}")
+
+
+COMMANDS = [init_command, create_admin_command, consortium_group, municipality_group, user_group, token_group,
+            tenants_group]
+
+
+def register(app) -> None:
+    for command in COMMANDS:
+        app.cli.add_command(command)
+
+
+def _create_cli_app(**_):
+    from core.app import create_app
+
+    return create_app()
+
+
+def main() -> None:
+    from core.demo import demo_command
+
+    cli = FlaskGroup(name="koppel", create_app=_create_cli_app, add_default_commands=True,
+                     help="Koppel: steungezinnen programmes for municipalities.")
+    cli.add_command(demo_command)
+    cli.main(prog_name="koppel", args=sys.argv[1:])

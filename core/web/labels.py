@@ -1,0 +1,50 @@
+"""Translated labels for roles and error pages, available in every template."""
+from flask_babel import format_decimal, get_locale
+from flask_babel import lazy_gettext as _l
+
+from core.web import bp
+
+ROLE_LABELS = {
+    "coordinator": _l("coordinator"),
+    "tenant_admin": _l("municipality administrator"),
+    "consortium_admin": _l("region administrator"),
+    "funder": _l("funder"),
+    "platform_admin": _l("platform administrator"),
+}
+
+ERROR_TITLES = {
+    "tenant_suspended": _l("This municipality is suspended"),
+    "forbidden": _l("No access"),
+    "not_found": _l("Page not found"),
+    "too_many_attempts": _l("Too many attempts"),
+}
+
+ERROR_TEXTS = {
+    "tenant_suspended": _l("The municipality's data is kept, but nobody can use Koppel here until it is reactivated. "
+                           "Contact your region's administrator."),
+    "forbidden": _l("Your role does not allow this page."),
+    "not_found": _l("This page does not exist, or you have no access to it."),
+    "too_many_attempts": _l("Too many failed attempts. Wait a quarter of an hour and try again."),
+}
+
+
+@bp.app_template_filter("role_label")
+@bp.app_template_global("role_label")
+def role_label(role: str) -> str:
+    return str(ROLE_LABELS.get(role, role))
+
+
+@bp.app_template_global()
+def error_title(code: str, status: int) -> str:
+    if code in ERROR_TITLES:
+        return str(ERROR_TITLES[code])
+    return str(ERROR_TITLES["not_found"]) if status == 404 else str(status)
+
+
+@bp.app_template_global()
+def error_text(code: str, message: str) -> str:
+    return str(ERROR_TEXTS.get(code, message))
+
+
+bp.add_app_template_global(format_decimal, "format_decimal")
+bp.add_app_template_global(get_locale, "get_locale")

@@ -1,0 +1,137 @@
+"""The ORM isolation layer for tenant-owned models.
+
+* :class:`TenantOwned` marks a model whose rows belong to one municipality.
+* Every SELECT, UPDATE and DELETE through a session gets
+  ``with_loader_criteria`` for the current tenant.
+* The flush guard fills ``tenant_id`` on new rows and refuses rows of another
+  tenant.
+* With no tenant context, a statement on a tenant-owned table raises
+  :class:`~tenants.context.TenantContextError` (fail closed).
+* On PostgreSQL, each transaction carries the scope in transaction-local
+  settings that the row-level security policies read (:mod:`tenants.rls`).
+
+What this layer does not reach: ``text()`` and Core statements on tables,
+and INSERTs. Row-level security covers those on PostgreSQL.
+"""
+from __future__ import annotations
+
+from itertools import chain
+
+from sqlalchemy import ForeignKey, event
+from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, with_loader_criteria
+from sqlalchemy.sql.util import find_tables
+
+from tenants import rls
+from tenants.context import CrossTenantWriteError, TenantContextError, current_scope
+
+#: Names of the tables of tenant-owned models, filled as models are declared.
+TENANT_TABLES: set[str] = set()
+
+
+class TenantOwned:
+    """Mixin for a model whose rows belong to one municipality (the tenant).
+
+    Set ``__tenant_nullable__ = True`` for a table that also holds
+    platform-level rows without a tenant (only the audit log does); those rows
+    are visible in a cross-tenant scope only.
+    """
+
+    __tenant_nullable__ = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "__tablename__" in cls.__dict__:
+            TENANT_TABLES.add(cls.__dict__["__tablename__"])
+
+    @declared_attr
+    def tenant_id(cls) -> Mapped[int]:
+        return mapped_column(
+            ForeignKey("municipality.id", ondelete="RESTRICT"),
+            nullable=cls.__tenant_nullable__,
+            index=True,
+        )
+
+
+def _statement_touches_tenant_tables(statement) -> bool:
+    try:
+        tables = find_tables(statement, include_aliases=True, include_joins=True, include_selects=True, include_crud=True)
+    except Exception:  # an unusual construct: assume the worst
+        return True
+    return any(getattr(t, "name", None) in TENANT_TABLES for t in tables)
+
+
+def _sync_database_scope(session: Session) -> None:
+    """Bring the transaction's PostgreSQL settings in line with the current scope."""
+    bind = session.get_bind()
+    if bind.dialect.name != "postgresql" or not session.in_transaction():
+        return
+    scope = current_scope()
+    key = scope.key if scope else None
+    if session.info.get("koppel_scope_key", None) != key:
+        rls.apply_scope(session.connection(), scope)
+        session.info["koppel_scope_key"] = key
+
+
+def install(session_class: type[Session]) -> None:
+    """Register the isolation listeners on *session_class*."""
+
+    @event.listens_for(session_class, "after_begin")
+    def _after_begin(session, transaction, connection):
+        if connection.dialect.name != "postgresql":
+            return
+        scope = current_scope()
+        if scope is not None:
+            rls.apply_scope(connection, scope)
+        session.info["koppel_scope_key"] = scope.key if scope else None
+
+    @event.listens_for(session_class, "do_orm_execute")
+    def _do_orm_execute(state):
+        if not (state.is_select or state.is_update or state.is_delete):
+            _sync_database_scope(state.session)
+            return
+        scope = current_scope()
+        if scope is None:
+            if any(getattr(m.local_table, "name", None) in TENANT_TABLES for m in state.all_mappers) or (
+                _statement_touches_tenant_tables(state.statement)
+            ):
+                raise TenantContextError(
+                    "query on tenant-owned data without a tenant context; "
+                    "enter tenant_scope(...) or a named cross_tenant_scope(...)"
+                )
+            return
+        _sync_database_scope(state.session)
+        if scope.tenant_id is None or state.is_column_load or state.is_relationship_load:
+            return  # cross-tenant, or criteria already carried by the parent query
+        tenant_id = scope.tenant_id  # read now, bound as a parameter by the lambda's closure
+        state.statement = state.statement.options(
+            with_loader_criteria(TenantOwned, lambda cls: cls.tenant_id == tenant_id, include_aliases=True)
+        )
+
+    @event.listens_for(session_class, "before_flush")
+    def _before_flush(session, flush_context, instances):
+        owned = [o for o in chain(session.new, session.dirty, session.deleted) if isinstance(o, TenantOwned)]
+        if not owned:
+            return
+        scope = current_scope()
+        if scope is None:
+            raise TenantContextError("writing tenant-owned rows without a tenant context")
+        _sync_database_scope(session)
+        if scope.tenant_id is None:
+            return  # cross-tenant scope: tenant_id must be given explicitly (NOT NULL catches it)
+        for obj in owned:
+            if obj.tenant_id is None and obj in session.new:
+                obj.tenant_id = scope.tenant_id
+            elif obj.tenant_id != scope.tenant_id:
+                raise CrossTenantWriteError(
+                    f"{type(obj).__name__} of tenant {obj.tenant_id} cannot be written in tenant {scope.tenant_id}'s context"
+                )
+
+
+def visible(obj) -> bool:
+    """Whether *obj* (from the identity map, say) belongs to the current scope."""
+    if not isinstance(obj, TenantOwned):
+        return True
+    scope = current_scope()
+    if scope is None:
+        raise TenantContextError("reading tenant-owned data without a tenant context")
+    return scope.tenant_id is None or obj.tenant_id == scope.tenant_id
