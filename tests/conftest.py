@@ -1,0 +1,182 @@
+"""Fixtures: the app on SQLite and on the real PostgreSQL, and a seeded world.
+
+Every test that takes ``app`` runs twice, once per backend. PostgreSQL must
+be reachable (``KOPPEL_TEST_DATABASE_URL`` as the app role and
+``KOPPEL_TEST_MIGRATION_DATABASE_URL`` as the owner role, see the README);
+when it is not, the tests error, they do not skip.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from core import create_app
+from core.auth import passwords, tokens
+from core.auth import roles as R
+from core.auth.models import Membership, User
+from core.extensions import db
+from tenants import onboarding
+from tenants.context import cross_tenant_scope
+
+PG_APP_URL = os.environ.get(
+    "KOPPEL_TEST_DATABASE_URL", "postgresql+psycopg://koppel_app:koppel_app@127.0.0.1:5432/koppel_test"
+)
+PG_OWNER_URL = os.environ.get(
+    "KOPPEL_TEST_MIGRATION_DATABASE_URL", "postgresql+psycopg://koppel_owner:koppel_owner@127.0.0.1:5432/koppel_test"
+)
+PG_ADMIN_URL = os.environ.get("KOPPEL_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("KOPPEL_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+PASSWORD = "correct horse battery staple 42"
+_PASSWORD_HASH = passwords.hash_password(PASSWORD)
+
+
+def _ensure_postgres_roles() -> None:
+    """Create the two roles and the test database when a superuser can (fresh machines)."""
+    from sqlalchemy.engine import make_url
+
+    owner, app_role = make_url(PG_OWNER_URL), make_url(PG_APP_URL)
+    engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            for url in (owner, app_role):
+                if not conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": url.username}).scalar():
+                    password = (url.password or "").replace("'", "''")
+                    conn.execute(text(f"CREATE ROLE \"{url.username}\" LOGIN PASSWORD '{password}'"))
+            if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": owner.database}).scalar():
+                conn.execute(text(f'CREATE DATABASE "{owner.database}" OWNER "{owner.username}"'))
+    except Exception:  # noqa: BLE001 - no superuser here: the roles must exist already (README)
+        pass
+    finally:
+        engine.dispose()
+
+
+def _reset_postgres() -> None:
+    _ensure_postgres_roles()
+    engine = create_engine(PG_OWNER_URL)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    except Exception as exc:  # noqa: BLE001
+        raise RuntimeError(f"PostgreSQL is not reachable as the owner role at {PG_OWNER_URL}: {exc}") from exc
+    finally:
+        engine.dispose()
+
+
+def make_app(backend: str, tmp_path_factory, **overrides):
+    if backend == "postgresql":
+        urls = {"SQLALCHEMY_DATABASE_URI": PG_APP_URL, "MIGRATION_DATABASE_URL": PG_OWNER_URL}
+    else:
+        path = tmp_path_factory.mktemp("sqlite") / "koppel.sqlite3"
+        urls = {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"}
+    return create_app({"KOPPEL_ENV": "testing", "WTF_CSRF_ENABLED": False, **urls, **overrides})
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def backend(request):
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def _migrated_app(backend, tmp_path_factory):
+    from flask_migrate import upgrade
+
+    if backend == "postgresql":
+        _reset_postgres()
+    app = make_app(backend, tmp_path_factory)
+    with app.app_context():
+        upgrade()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def _owner_engine(app):
+    return create_engine(app.config["MIGRATION_DATABASE_URL"])
+
+
+def _truncate(app) -> None:
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    engine = _owner_engine(app)
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(text(f"DELETE FROM {table}"))
+    engine.dispose()
+
+
+@pytest.fixture
+def app(_migrated_app):
+    """The app on a clean database of the current backend."""
+    with _migrated_app.app_context():
+        _truncate(_migrated_app)
+    yield _migrated_app
+
+
+@pytest.fixture
+def owner_engine(app):
+    """A connection pool as the table owner (for checks the app role may not do)."""
+    engine = _owner_engine(app)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@dataclass
+class World:
+    """Two consortia: Achterhoek (Aalten, Berkelland) and Nijmegen (Druten); a user and token per role."""
+
+    ids: dict = field(default_factory=dict)
+    users: dict = field(default_factory=dict)  # role -> email
+    tokens: dict = field(default_factory=dict)  # name -> raw token
+
+    def login(self, client, email: str, password: str = PASSWORD):
+        return client.post("/login", data={"email": email, "password": password})
+
+    def bearer(self, name: str) -> dict:
+        return {"Authorization": f"Bearer {self.tokens[name]}"}
+
+
+def add_user(email: str, role: str, municipality=None, consortium=None) -> User:
+    user = User(email=email, name=email.split("@")[0], password_hash=_PASSWORD_HASH)
+    user.memberships.append(Membership(role=role, municipality=municipality, consortium=consortium))
+    db.session.add(user)
+    return user
+
+
+@pytest.fixture
+def world(app) -> World:
+    w = World()
+    with app.app_context(), cross_tenant_scope("platform-maintenance"):
+        achterhoek = onboarding.add_consortium("Achterhoek", "achterhoek")
+        nijmegen = onboarding.add_consortium("Nijmegen", "nijmegen-regio")
+        aalten = onboarding.add_municipality(achterhoek, name="Aalten", cbs_code="GM0197", slug="aalten", inhabitants=27500)
+        berkelland = onboarding.add_municipality(achterhoek, name="Berkelland", cbs_code="GM1859", slug="berkelland", inhabitants=44600)
+        druten = onboarding.add_municipality(nijmegen, name="Druten", cbs_code="GM0225", slug="druten", inhabitants=19900)
+        grants = {
+            R.COORDINATOR: {"municipality": aalten},
+            R.TENANT_ADMIN: {"municipality": aalten},
+            R.FUNDER: {"municipality": aalten},
+            R.CONSORTIUM_ADMIN: {"consortium": achterhoek},
+            R.PLATFORM_ADMIN: {},
+        }
+        for role, scope in grants.items():
+            email = f"{role.replace('_', '-')}@aalten.example"
+            add_user(email, role, **scope)
+            w.users[role] = email
+            w.tokens[role], _ = tokens.create(f"{role} token", [role], **scope)
+        w.tokens["druten"], _ = tokens.create("druten token", [R.COORDINATOR, R.TENANT_ADMIN], municipality=druten)
+        db.session.commit()
+        w.ids = {"achterhoek": achterhoek.id, "nijmegen": nijmegen.id, "aalten": aalten.id,
+                 "berkelland": berkelland.id, "druten": druten.id}
+    return w
