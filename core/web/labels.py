@@ -17,6 +17,9 @@ ERROR_TITLES = {
     "forbidden": _l("No access"),
     "not_found": _l("Page not found"),
     "too_many_attempts": _l("Too many attempts"),
+    # Werkzeug's own descriptions of these are English: show ours instead.
+    "bad_request": _l("The request could not be handled"),
+    "internal_server_error": _l("Something went wrong"),
 }
 
 ERROR_TEXTS = {
@@ -25,6 +28,8 @@ ERROR_TEXTS = {
     "forbidden": _l("Your role does not allow this page."),
     "not_found": _l("This page does not exist, or you have no access to it."),
     "too_many_attempts": _l("Too many failed attempts. Wait a quarter of an hour and try again."),
+    "bad_request": _l("The form may have expired. Reload the page and try again."),
+    "internal_server_error": _l("Something went wrong on our side. Try again later."),
 }
 
 
