@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, redirect, render_template, request, session, url_for
+from flask import Flask, make_response, redirect, render_template, request, session, url_for
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -80,9 +80,9 @@ def _init_errors(app: Flask) -> None:
     def koppel_error(error):
         if isinstance(error, Unauthenticated) and not is_api_request():
             return redirect(url_for("web.login", next=request.full_path if request.query_string else request.path))
-        response = render(error.status, error.code, error.message)
+        response = make_response(render(error.status, error.code, error.message))
         if isinstance(error, Unauthenticated):
-            response[0].headers["WWW-Authenticate"] = 'Bearer realm="koppel"'
+            response.headers["WWW-Authenticate"] = 'Bearer realm="koppel"'
         return response
 
     @app.errorhandler(HTTPException)

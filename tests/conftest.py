@@ -68,7 +68,9 @@ def _reset_postgres() -> None:
 
 
 def make_app(backend: str, tmp_path_factory, **overrides):
-    if backend == "postgresql":
+    if "SQLALCHEMY_DATABASE_URI" in overrides:
+        urls = {}
+    elif backend == "postgresql":
         urls = {"SQLALCHEMY_DATABASE_URI": PG_APP_URL, "MIGRATION_DATABASE_URL": PG_OWNER_URL}
     else:
         path = tmp_path_factory.mktemp("sqlite") / "koppel.sqlite3"

@@ -1,0 +1,139 @@
+"""Every route × every role × every relation to the tenant, built from Flask's URL map.
+
+A route whose view declares no access (``requires`` or ``public``) fails
+here, so a new route cannot slip in unchecked. The expected answer comes
+from the view's declaration and the small table of grants below, not from
+the code under test.
+"""
+import pytest
+from sqlalchemy import text
+
+from core.auth import roles as R
+from core.auth.access import CONSORTIUM, PLATFORM, PUBLIC, TENANT, USER
+from tests.conftest import make_app
+
+#: Endpoints that frameworks add, each public on purpose.
+FRAMEWORK_PUBLIC = {"static", "api-docs.openapi_json"}
+
+#: What each URL variable points at, per relation of the target to the principals' own tenant (Aalten).
+TARGETS = {
+    "municipality": {"own": "aalten", "sibling": "berkelland", "foreign": "druten"},
+    "consortium": {"own": "achterhoek", "sibling": "achterhoek", "foreign": "nijmegen-regio"},
+}
+
+#: For which relations a principal of each role holds any role at all (see tests/conftest.py world).
+HOLDS = {
+    TENANT: {
+        R.COORDINATOR: {"own"}, R.TENANT_ADMIN: {"own"}, R.FUNDER: {"own"},
+        R.CONSORTIUM_ADMIN: {"own", "sibling"}, R.PLATFORM_ADMIN: {"own", "sibling", "foreign"},
+    },
+    CONSORTIUM: {
+        R.COORDINATOR: set(), R.TENANT_ADMIN: set(), R.FUNDER: set(),
+        R.CONSORTIUM_ADMIN: {"own", "sibling"}, R.PLATFORM_ADMIN: {"own", "sibling", "foreign"},
+    },
+}
+
+RELATIONS = ("own", "sibling", "foreign")
+REFUSED = {401, 403, 404}
+
+
+def _view_access(app, endpoint, method):
+    view = app.view_functions[endpoint]
+    view_class = getattr(view, "view_class", None)
+    if view_class is not None:
+        view = getattr(view_class, method.lower())
+    return getattr(view, "access", None)
+
+
+def _routes():
+    app = make_app("sqlite", None, SQLALCHEMY_DATABASE_URI="sqlite://")
+    routes = []
+    for rule in app.url_map.iter_rules():
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            routes.append(pytest.param(rule.rule, rule.endpoint, method, id=f"{method} {rule.rule}"))
+    return routes
+
+
+def _url(app, endpoint, method, relation):
+    (rule,) = [r for r in app.url_map.iter_rules(endpoint) if method in r.methods]
+    missing = rule.arguments - set(TARGETS)
+    assert not missing, f"{rule}: no test value for {missing}; add it to TARGETS"
+    return app.url_map.bind("localhost").build(endpoint, {a: TARGETS[a][relation] for a in rule.arguments}, method=method)
+
+
+def _expected(access, role, relation):
+    """'ok', or the refusing status code."""
+    if access.scope in (USER, PUBLIC):
+        return "ok"
+    if access.scope == PLATFORM:
+        return "ok" if role in access.roles else 403
+    if relation not in HOLDS[access.scope][role]:
+        return 404
+    return "ok" if role in access.roles else 403
+
+
+def _check(response, expected, what):
+    if expected == "ok":
+        assert response.status_code not in REFUSED and response.status_code < 500, (
+            f"{what}: expected access, got {response.status_code} {response.get_data(as_text=True)[:200]}")
+    else:
+        assert response.status_code == expected, (
+            f"{what}: expected {expected}, got {response.status_code} {response.get_data(as_text=True)[:200]}")
+
+
+@pytest.mark.parametrize("rule,endpoint,method", _routes())
+def test_route(app, world, owner_engine, rule, endpoint, method):
+    access = _view_access(app, endpoint, method)
+    if endpoint in FRAMEWORK_PUBLIC:
+        return
+    assert access is not None, f"{method} {rule} ({endpoint}) declares no access: decorate it with requires() or public"
+    api = rule.startswith("/api/")
+    body = {"json": {}} if api and method in ("POST", "PUT", "PATCH") else {}
+
+    def call(client, relation, headers=None):
+        response = client.open(_url(app, endpoint, method, relation), method=method, headers=headers or {}, **body)
+        if method != "GET":  # undo what an allowed write may have done to the shared world
+            with owner_engine.begin() as conn:
+                conn.execute(text("UPDATE municipality SET status = 'active'"))
+        return response
+
+    clients = {}
+    for relation in RELATIONS:
+        # no login at all
+        response = call(app.test_client(), relation)
+        if access.scope != PUBLIC:
+            if api:
+                _check(response, 401, f"anonymous {method} {rule} [{relation}]")
+            else:
+                assert response.status_code == 302 and "/login" in response.headers["Location"], (
+                    f"anonymous {method} {rule}: {response.status_code}")
+        # a valid token of another tenant (Druten: coordinator + tenant admin)
+        if api:
+            expected = "ok" if access.scope in (USER, PUBLIC) else 403 if access.scope == PLATFORM else 404
+            if relation == "foreign" and access.scope == TENANT:
+                expected = "ok" if access.roles & {R.COORDINATOR, R.TENANT_ADMIN} else 403
+            _check(call(app.test_client(), "own" if relation != "foreign" else "foreign", world.bearer("druten")),
+                   expected, f"Druten token {method} {rule} [{relation}]")
+        # each role, by token on the API and by session on the web
+        for role in R.ROLES:
+            client = clients.get(role)
+            if client is None:
+                client = clients[role] = app.test_client()
+                if not api:
+                    assert world.login(client, world.users[role]).status_code == 302
+            _check(call(client, relation, world.bearer(role) if api else None),
+                   _expected(access, role, relation), f"{role} {method} {rule} [{relation}]")
+            if endpoint == "web.logout":
+                del clients[role]
+
+
+def test_every_refusal_is_audited(app, world, owner_engine):
+    client = app.test_client()
+    assert client.get("/api/v1/druten", headers=world.bearer(R.COORDINATOR)).status_code == 404
+    assert client.get("/api/v1/aalten/audit-events", headers=world.bearer(R.COORDINATOR)).status_code == 403
+    with owner_engine.begin() as conn:
+        conn.execute(text("SELECT set_config('koppel.cross_tenant', 'on', true)")) if conn.dialect.name == "postgresql" else None
+        rows = conn.execute(text(
+            "SELECT tenant_id, outcome, actor FROM audit_event WHERE action = 'access' ORDER BY id")).all()
+    assert [(r.tenant_id, r.outcome) for r in rows] == [(world.ids["druten"], "denied"), (world.ids["aalten"], "denied")]
+    assert all(r.actor == "token:coordinator token" for r in rows)
