@@ -69,30 +69,36 @@ def _locale() -> str:
 
 
 def _init_errors(app: Flask) -> None:
+    """API errors are JSON ``{code, status, error, message[, errors]}``; pages get error.html."""
+    from werkzeug.http import HTTP_STATUS_CODES
+
     from core.auth.access import is_api_request
 
-    def render(status: int, code: str, message: str, **extra):
+    def render(status: int, error: str, message: str, **extra):
         if is_api_request():
-            return {"code": status, "status": code, "message": message, **extra}, status
-        return render_template("error.html", status=status, code=code, message=message), status
+            body = {"code": status, "status": HTTP_STATUS_CODES.get(status, ""), "error": error, "message": message}
+            return make_response({**body, **extra}, status)
+        return make_response(render_template("error.html", status=status, code=error, message=message), status)
 
     @app.errorhandler(KoppelHTTPError)
     def koppel_error(error):
         if isinstance(error, Unauthenticated) and not is_api_request():
             return redirect(url_for("web.login", next=request.full_path if request.query_string else request.path))
-        response = make_response(render(error.status, error.code, error.message))
+        response = render(error.status, error.code, error.message)
         if isinstance(error, Unauthenticated):
             response.headers["WWW-Authenticate"] = 'Bearer realm="koppel"'
         return response
 
     @app.errorhandler(HTTPException)
     def http_error(error):
+        if is_api_request():
+            return api.handle_http_exception(error)  # keeps webargs' field errors (422)
         return render(error.code, error.name.lower().replace(" ", "_"), error.description)
 
     @app.errorhandler(ValidationError)
     def validation_error(error):
         db.session.rollback()
-        return render(422, "unprocessable_entity", "The input is not valid", errors={"json": error.messages})
+        return render(422, "invalid_input", "The input is not valid", errors={"json": error.messages})
 
 
 def _security_headers(response):
