@@ -115,7 +115,8 @@ def authorize(access: Access) -> Principal | None:
         return None
     principal = current_principal()
     if principal is None:
-        raise Unauthenticated()
+        tenant = g.get("tenant")
+        _refuse(Unauthenticated(), "not authenticated", tenant.id if tenant is not None else None)
     if access.scope == USER:
         return principal
     if access.scope == PLATFORM:
