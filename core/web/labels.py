@@ -20,6 +20,7 @@ ERROR_TITLES = {
     # Werkzeug's own descriptions of these are English: show ours instead.
     "bad_request": _l("The request could not be handled"),
     "internal_server_error": _l("Something went wrong"),
+    "request_refused": _l("The request could not be handled"),
 }
 
 ERROR_TEXTS = {
@@ -30,6 +31,7 @@ ERROR_TEXTS = {
     "too_many_attempts": _l("Too many failed attempts. Wait a quarter of an hour and try again."),
     "bad_request": _l("The form may have expired. Reload the page and try again."),
     "internal_server_error": _l("Something went wrong on our side. Try again later."),
+    "request_refused": _l("This page cannot handle this request. Go back and try again."),
 }
 
 
@@ -39,16 +41,21 @@ def role_label(role: str) -> str:
     return str(ROLE_LABELS.get(role, role))
 
 
+def _known(code: str, status: int) -> str:
+    """Our own wording for every error: Werkzeug's descriptions are English only."""
+    if code in ERROR_TITLES:
+        return code
+    return "not_found" if status == 404 else "request_refused" if status < 500 else "internal_server_error"
+
+
 @bp.app_template_global()
 def error_title(code: str, status: int) -> str:
-    if code in ERROR_TITLES:
-        return str(ERROR_TITLES[code])
-    return str(ERROR_TITLES["not_found"]) if status == 404 else str(status)
+    return str(ERROR_TITLES[_known(code, status)])
 
 
 @bp.app_template_global()
-def error_text(code: str, message: str) -> str:
-    return str(ERROR_TEXTS.get(code, message))
+def error_text(code: str, status: int) -> str:
+    return str(ERROR_TEXTS[_known(code, status)])
 
 
 bp.add_app_template_global(format_decimal, "format_decimal")
