@@ -45,6 +45,12 @@ class AuditEvent(TenantOwned, db.Model):
     detail: Mapped[dict | None] = mapped_column(JSON)
 
 
+def actor_user_id() -> int | None:
+    """The id of the user behind the current request (or its token), if any."""
+    principal = g.get("principal") if has_request_context() else None
+    return principal.user_id if principal else None
+
+
 def record(
     action: str,
     *,

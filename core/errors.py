@@ -40,3 +40,23 @@ class TooManyAttempts(KoppelHTTPError):
     status = 429
     code = "too_many_attempts"
     message = "Too many failed attempts; try again later"
+
+
+class Conflict(KoppelHTTPError):
+    """The request is valid but the current state forbids it (a refused transition, no capacity left)."""
+
+    status = 409
+    code = "conflict"
+    message = "The current state does not allow this"
+
+
+class PreconditionRequired(KoppelHTTPError):
+    status = 428
+    code = "precondition_required"
+    message = "Send If-Match with the ETag of the version you changed"
+
+
+class PreconditionFailed(KoppelHTTPError):
+    status = 412
+    code = "precondition_failed"
+    message = "The record changed since you read it; read it again and repeat your change"
