@@ -5,6 +5,8 @@ from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
+from apispec.ext.marshmallow import MarshmallowPlugin, resolver
+from marshmallow import Schema
 from sqlalchemy import MetaData
 
 from tenants.session import TenantSession
@@ -26,4 +28,10 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
-api = Api()
+def _schema_name(schema) -> str:
+    """OpenAPI component names: the class name without 'Schema', and 'Patch' for partial (PATCH) input."""
+    name = resolver(schema)
+    return name + "Patch" if isinstance(schema, Schema) and schema.partial else name
+
+
+api = Api(spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=_schema_name)})

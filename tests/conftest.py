@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 
 from core import create_app
 from core.auth import passwords, tokens
@@ -141,6 +141,7 @@ class World:
     ids: dict = field(default_factory=dict)
     users: dict = field(default_factory=dict)  # role -> email
     tokens: dict = field(default_factory=dict)  # name -> raw token
+    records: dict = field(default_factory=dict)  # municipality slug -> ids of one record of each kind
 
     def login(self, client, email: str, password: str = PASSWORD):
         return client.post("/login", data={"email": email, "password": password})
@@ -181,4 +182,51 @@ def world(app) -> World:
         db.session.commit()
         w.ids = {"achterhoek": achterhoek.id, "nijmegen": nijmegen.id, "aalten": aalten.id,
                  "berkelland": berkelland.id, "druten": druten.id}
+        w.records = {slug: populate(w.ids[slug]) for slug in ("aalten", "berkelland", "druten")}
     return w
+
+
+def populate(tenant_id: int, today=None) -> dict:
+    """One of every programme record in *tenant_id*, made through the services; returns their ids."""
+    from datetime import date, timedelta
+
+    from core.programme import consent, contacts, decisions, families, matches, targets
+    from core.programme.models import DuplicateFlag, Evaluation
+    from tenants.context import tenant_scope
+
+    today = today or date.today()
+    start = today - timedelta(days=200)
+    with tenant_scope(tenant_id):
+        requesting = families.create({
+            "kind": "requesting", "display_name": "Familie Jansen", "status": "waiting", "postcode": "7001 AB",
+            "house_number": "1", "district_code": "WK022201", "registered_on": start, "problem_areas": ["overload"],
+            "referral_source": "cjg", "referrer_email": "cjg@example.org",
+            "members": [{"role": "adult", "first_name": "Anna", "last_name": "Jansen", "date_of_birth": date(1990, 1, 2)},
+                        {"role": "child", "first_name": "Bo", "last_name": "Jansen", "date_of_birth": date(2018, 3, 4)},
+                        {"role": "child", "first_name": "Cas", "last_name": "Jansen", "date_of_birth": date(2020, 5, 6)},
+                        {"role": "child", "first_name": "Dirk", "last_name": "Jansen", "date_of_birth": date(2021, 7, 8)}],
+        })
+        supporting = families.create({
+            "kind": "supporting", "display_name": "Familie de Vries", "status": "available", "capacity_children": 3,
+            "capacity_age_min": 0, "capacity_age_max": 12, "registered_on": start,
+            "members": [{"role": "adult", "first_name": "Els", "last_name": "de Vries", "vog_issued_on": start}],
+        })
+        families.create({"kind": "requesting", "display_name": "Familie Jansen-Bakker", "postcode": "7001AB",
+                         "house_number": "1", "registered_on": start})  # a possible duplicate of the first
+        for family in (requesting, supporting):
+            for purpose in ("processing", "share_with_referrer", "evaluation_contact"):
+                consent.give(family, purpose, "2026-01", start)
+        decision = decisions.record(requesting, "eligibility", "eligible",
+                                    [{"rule": "overload", "result": "met", "facts": {}, "explanation": "overloaded"}], 1)
+        match = matches.propose({"requesting_family_id": requesting.id, "supporting_family_id": supporting.id,
+                                 "proposed_on": start, "children": 1, "support_kinds": [], "note": None})
+        matches.transition(match, "introduction", start + timedelta(days=7))
+        matches.transition(match, "trial", start + timedelta(days=14))
+        contacts.log({"kind": "support_session", "occurred_on": start + timedelta(days=20), "duration_minutes": 180,
+                      "note": None}, match_id=match.id)
+        targets.set_target(today.year, {"new_matches_min": 10, "new_matches_max": 15, "note": None})
+        db.session.commit()
+        flag = db.session.scalar(select(DuplicateFlag.id))
+        evaluation = db.session.scalar(select(Evaluation.id).where(Evaluation.match_id == match.id))
+        return {"family": requesting.id, "supporting": supporting.id, "match": match.id, "decision": decision.id,
+                "duplicate_flag": flag, "evaluation": evaluation}

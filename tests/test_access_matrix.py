@@ -6,7 +6,7 @@ from the view's declaration and the small table of grants below, not from
 the code under test.
 """
 import pytest
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from core.auth import roles as R
 from core.auth.access import CONSORTIUM, PLATFORM, PUBLIC, TENANT, USER
@@ -54,15 +54,56 @@ def _routes():
     return routes
 
 
-def _url(app, endpoint, method, relation):
+#: URL variables that are not ``<table>_id`` nor a slug above.
+STATIC = {"year": 2026}
+
+
+def _object_id(conn, table: str, tenant_slug: str, chosen: dict) -> int:
+    """An existing row of *table* in the tenant, consistent with the ids already chosen (e.g. its family)."""
+    columns = {c["name"] for c in inspect(conn).get_columns(table)}
+    where = ["tenant_id = (SELECT id FROM municipality WHERE slug = :slug)"]
+    params = {"slug": tenant_slug}
+    for name, value in chosen.items():
+        if name in columns:
+            where.append(f"{name} = :{name}")
+            params[name] = value
+    found = conn.execute(text(f"SELECT id FROM {table} WHERE {' AND '.join(where)} ORDER BY id LIMIT 1"), params).scalar()
+    assert found is not None, f"no {table} row in {tenant_slug} for the matrix; add one in tests/conftest.py populate()"
+    return found
+
+
+def _url(app, owner_engine, endpoint, method, relation):
+    """The URL of *endpoint* with slugs for *relation* and ids of existing objects of that tenant.
+
+    ``own-url-foreign-object`` puts another consortium's object ids under the principal's own slug.
+    """
     (rule,) = [r for r in app.url_map.iter_rules(endpoint) if method in r.methods]
-    missing = rule.arguments - set(TARGETS)
-    assert not missing, f"{rule}: no test value for {missing}; add it to TARGETS"
-    return app.url_map.bind("localhost").build(endpoint, {a: TARGETS[a][relation] for a in rule.arguments}, method=method)
+    slugs = "own" if relation == "own-url-foreign-object" else relation
+    object_tenant = TARGETS["municipality"]["foreign" if relation == "own-url-foreign-object" else relation]
+    values, chosen = {}, {}
+    with owner_engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT set_config('koppel.cross_tenant', 'on', true)"))
+        for name in sorted(rule.arguments, key=rule.rule.index):
+            if name in TARGETS:
+                values[name] = TARGETS[name][slugs]
+            elif name in STATIC:
+                values[name] = STATIC[name]
+            else:
+                assert name.endswith("_id"), f"{rule}: no test value for <{name}>; name it <table>_id or add to STATIC"
+                values[name] = chosen[name] = _object_id(conn, name[:-3], object_tenant, chosen)
+    return app.url_map.bind("localhost").build(endpoint, values, method=method)
+
+
+def _has_object_ids(app, endpoint) -> bool:
+    return any(a.endswith("_id") for r in app.url_map.iter_rules(endpoint) for a in r.arguments)
 
 
 def _expected(access, role, relation):
     """'ok', or the refusing status code."""
+    if relation == "own-url-foreign-object":  # object-level check: another tenant's id is not found
+        refused = _expected(access, role, "own")
+        return 404 if refused == "ok" and access.scope != PLATFORM else refused
     if access.scope in (USER, PUBLIC):
         return "ok"
     if access.scope == PLATFORM:
@@ -91,14 +132,15 @@ def test_route(app, world, owner_engine, rule, endpoint, method):
     body = {"json": {}} if api and method in ("POST", "PUT", "PATCH") else {}
 
     def call(client, relation, headers=None):
-        response = client.open(_url(app, endpoint, method, relation), method=method, headers=headers or {}, **body)
+        response = client.open(_url(app, owner_engine, endpoint, method, relation), method=method, headers=headers or {}, **body)
         if method != "GET":  # undo what an allowed write may have done to the shared world
             with owner_engine.begin() as conn:
                 conn.execute(text("UPDATE municipality SET status = 'active'"))
         return response
 
     clients = {}
-    for relation in RELATIONS:
+    relations = RELATIONS + (("own-url-foreign-object",) if _has_object_ids(app, endpoint) else ())
+    for relation in relations:
         # no login at all
         response = call(app.test_client(), relation)
         if access.scope != PUBLIC:
@@ -108,7 +150,7 @@ def test_route(app, world, owner_engine, rule, endpoint, method):
                 assert response.status_code == 302 and "/login" in response.headers["Location"], (
                     f"anonymous {method} {rule}: {response.status_code}")
         # a valid token of another tenant (Druten: coordinator + tenant admin)
-        if api:
+        if api and relation != "own-url-foreign-object":
             expected = "ok" if access.scope in (USER, PUBLIC) else 403 if access.scope == PLATFORM else 404
             if relation == "foreign" and access.scope == TENANT:
                 expected = "ok" if access.roles & {R.COORDINATOR, R.TENANT_ADMIN} else 403

@@ -2,6 +2,17 @@
 
 
 def blueprints():
-    from core.api import account, audit_events, consortia, municipalities
+    from core.api import (
+        account,
+        audit_events,
+        consortia,
+        duplicates,
+        evaluations,
+        families,
+        matches,
+        municipalities,
+        targets,
+    )
 
-    return [account.blp, municipalities.blp, audit_events.blp, consortia.blp]
+    return [account.blp, municipalities.blp, audit_events.blp, consortia.blp, families.blp, matches.blp,
+            evaluations.blp, duplicates.blp, targets.blp]

@@ -11,7 +11,9 @@ Order of checks for a tenant route ``/<municipality>/...``:
 3. no relation at all to this municipality: 404, so ids and tenants cannot be probed;
 4. the municipality is suspended: 403 with an explanation;
 5. a relation, but not one of the view's roles: 403;
-6. otherwise the tenant context is entered for the rest of the request.
+6. otherwise the tenant context is entered for the rest of the request;
+7. every ``<table>_id`` in the URL must name an object of this tenant: 404
+   otherwise, before the request body is even read (object-level check).
 
 Every refusal is audited.
 """
@@ -140,7 +142,19 @@ def authorize(access: Access) -> Principal | None:
         _refuse(Forbidden(), "role", tenant.id)
     g.roles = held
     g.tenant_token = context.enter(context.Scope(tenant_id=tenant.id))
+    _check_objects()
     return principal
+
+
+def _check_objects() -> None:
+    """404 for any object id in the URL that is not this tenant's (loaded into the identity map for the view)."""
+    from core.extensions import db
+    from tenants.isolation import TENANT_MODELS
+
+    for name, value in (request.view_args or {}).items():
+        model = TENANT_MODELS.get(name[:-3]) if name.endswith("_id") else None
+        if model is not None and db.session.get(model, value) is None:
+            raise NotFound(f"No {model.__tablename__.replace('_', ' ')} {value}")
 
 
 def requires(*roles: str, scope: str = TENANT):

@@ -1,0 +1,101 @@
+"""What the API views share: loading by id (404 across tenants), ETags, keyset pages."""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import date, datetime
+
+from flask import Response, request
+from marshmallow import Schema, ValidationError, fields, validate
+from sqlalchemy import tuple_
+
+from core.errors import NotFound, PreconditionFailed, PreconditionRequired
+from core.extensions import db
+
+
+def get_or_404(model, object_id: int):
+    """The object of the current tenant with this id; another tenant's id is simply not found."""
+    obj = db.session.get(model, object_id)
+    if obj is None:
+        raise NotFound(f"No {model.__tablename__.replace('_', ' ')} {object_id}")
+    return obj
+
+
+def etag(obj) -> str:
+    return f'"{obj.__tablename__}-{obj.id}-v{obj.version}"'
+
+
+def get_child_or_404(model, object_id: int, **parent):
+    """Like get_or_404, and the object must belong to the parent in the URL (e.g. ``family_id=3``)."""
+    obj = get_or_404(model, object_id)
+    if any(getattr(obj, name) != value for name, value in parent.items()):
+        raise NotFound(f"No {model.__tablename__.replace('_', ' ')} {object_id} there")
+    return obj
+
+
+def with_etag(obj, data, status: int = 200):
+    """Answer *data* (for the view's response schema) with the object's ETag; 304 when the client has it."""
+    tag = etag(obj)
+    if tag in request.if_none_match:
+        return Response(status=304, headers={"ETag": tag})
+    return data, status, {"ETag": tag}
+
+
+def require_if_match(obj) -> None:
+    """Refuse a change made without, or against an old, version of *obj* (lost updates)."""
+    if not request.if_match:
+        raise PreconditionRequired()
+    if etag(obj) not in request.if_match and not request.if_match.star_tag:
+        raise PreconditionFailed()
+
+
+class PageQuerySchema(Schema):
+    """Keyset pagination: pass ``cursor`` from the previous page's ``next_cursor``."""
+
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    cursor = fields.String()
+    order = fields.String(load_default="asc", validate=validate.OneOf(("asc", "desc")))
+
+
+def _encode(values) -> str:
+    def plain(v):
+        return v.isoformat() if isinstance(v, (date, datetime)) else v
+
+    return base64.urlsafe_b64encode(json.dumps([plain(v) for v in values]).encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str, columns) -> list:
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(raw, list) or len(raw) != len(columns):
+            raise ValueError
+        values = []
+        for value, column in zip(raw, columns):
+            python_type = column.type.python_type
+            if python_type is date:
+                value = date.fromisoformat(value)
+            elif python_type is datetime:
+                value = datetime.fromisoformat(value)
+            values.append(value)
+        return values
+    except (ValueError, TypeError, binascii.Error, NotImplementedError):
+        raise ValidationError({"cursor": ["not a cursor from this list; start again without it"]}) from None
+
+
+def keyset_page(statement, sort_column, id_column, query: dict):
+    """Run *statement* one page at a time, ordered by (sort column, id); returns (rows, next cursor)."""
+    columns = (sort_column, id_column)
+    descending = query["order"] == "desc"
+    if "cursor" in query:
+        last = tuple_(*_decode(query["cursor"], columns))
+        statement = statement.where(tuple_(*columns) < last if descending else tuple_(*columns) > last)
+    order = [c.desc() if descending else c.asc() for c in columns]
+    rows = db.session.scalars(statement.order_by(*order).limit(query["limit"] + 1)).all()
+    more = len(rows) > query["limit"]
+    rows = rows[: query["limit"]]
+    next_cursor = None
+    if more:
+        last_row = rows[-1]
+        next_cursor = _encode([getattr(last_row, sort_column.key), getattr(last_row, id_column.key)])
+    return rows, next_cursor

@@ -1,0 +1,358 @@
+"""Families, their members, status, intake, triage, approvals, decisions, consent and contacts.
+
+Every read and write of a family record is audited.
+"""
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+from sqlalchemy import func, or_, select
+
+from core import audit
+from core.api.common import PageQuerySchema, get_child_or_404, get_or_404, keyset_page, require_if_match, with_etag
+from core.auth import roles as R
+from core.auth.access import requires
+from core.extensions import db
+from core.programme import consent as consent_service
+from core.programme import contacts, decisions, families
+from core.programme import schemas as S
+from core.programme import vocabulary as V
+from core.programme.models import Approval, Consent, Contact, Decision, DuplicateFlag, Family, Match, Member
+
+blp = Blueprint("families", __name__, url_prefix="/api/v1/<municipality>", description="Families")
+
+STAFF = (R.COORDINATOR, R.TENANT_ADMIN)
+SORTS = {"id": Family.id, "display_name": Family.display_name, "registered_on": Family.registered_on,
+         "status_changed_at": Family.status_changed_at}
+
+
+class FamilyQuerySchema(PageQuerySchema):
+    kind = fields.String(validate=validate.OneOf(V.FAMILY_KINDS))
+    status = fields.List(fields.String(validate=validate.OneOf(V.FAMILY_STATUSES)))
+    district_code = fields.String()
+    referral_source = fields.String(validate=validate.OneOf(V.REFERRAL_SOURCES))
+    q = fields.String(validate=validate.Length(min=2, max=80), metadata={"description": "part of the name"})
+    registered_from = fields.Date()
+    registered_to = fields.Date()
+    sort = fields.String(load_default="id", validate=validate.OneOf(tuple(SORTS)))
+
+
+class FamilySummarySchema(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    display_name = fields.String()
+    status = fields.String()
+    district_code = fields.String(allow_none=True)
+    registered_on = fields.Date()
+    referral_source = fields.String()
+    status_changed_at = fields.DateTime()
+
+
+class FamilyPageSchema(Schema):
+    items = fields.List(fields.Nested(FamilySummarySchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class StatusChangeOutSchema(Schema):
+    from_status = fields.String(allow_none=True)
+    to_status = fields.String()
+    reason = fields.String(allow_none=True)
+    at = fields.DateTime()
+
+
+class DecisionOutSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    outcome = fields.String()
+    findings = fields.List(fields.Dict())
+    policy_version = fields.Integer(allow_none=True)
+    decided_at = fields.DateTime()
+    decided_by_user_id = fields.Integer(allow_none=True)
+    overrides_id = fields.Integer(allow_none=True)
+    override_reason = fields.String(allow_none=True)
+
+
+class ConsentOutSchema(S.ConsentSchema):
+    id = fields.Integer()
+    withdrawn_on = fields.Date(allow_none=True)
+
+
+class ContactOutSchema(S.ContactSchema):
+    id = fields.Integer()
+    family_id = fields.Integer(allow_none=True)
+    match_id = fields.Integer(allow_none=True)
+
+
+class MatchRefSchema(Schema):
+    id = fields.Integer()
+    state = fields.String()
+    requesting_family_id = fields.Integer()
+    supporting_family_id = fields.Integer()
+    proposed_on = fields.Date()
+    trial_on = fields.Date(allow_none=True)
+    ended_on = fields.Date(allow_none=True)
+
+
+class DuplicateOutSchema(Schema):
+    id = fields.Integer()
+    family_id = fields.Integer()
+    other_family_id = fields.Integer()
+    reason = fields.String()
+    resolution = fields.String(allow_none=True)
+
+
+class FamilyDetailSchema(S.FamilyFieldsSchema):
+    id = fields.Integer()
+    version = fields.Integer()
+    kind = fields.String()
+    status = fields.String()
+    status_changed_at = fields.DateTime()
+    former_family_id = fields.Integer(allow_none=True)
+    triage_outcome = fields.String(allow_none=True)
+    triage_on = fields.Date(allow_none=True)
+    members = fields.List(fields.Nested(S.MemberSchema))
+    status_changes = fields.List(fields.Nested(StatusChangeOutSchema))
+    decisions = fields.List(fields.Nested(DecisionOutSchema))
+    matches = fields.List(fields.Nested(MatchRefSchema))
+    consents = fields.List(fields.Nested(ConsentOutSchema))
+    duplicates = fields.List(fields.Nested(DuplicateOutSchema))
+    approvals = fields.Integer()
+
+
+def _detail(family: Family) -> dict:
+    """The family with everything a coordinator needs on one screen (one query per part)."""
+    out = {name: getattr(family, name) for name in FamilyDetailSchema().fields if hasattr(family, name)}
+    out["decisions"] = db.session.scalars(select(Decision).where(Decision.family_id == family.id)
+                                          .order_by(Decision.id.desc())).all()
+    out["matches"] = db.session.scalars(select(Match).where(
+        or_(Match.requesting_family_id == family.id, Match.supporting_family_id == family.id)).order_by(Match.id)).all()
+    out["consents"] = db.session.scalars(select(Consent).where(Consent.family_id == family.id).order_by(Consent.id)).all()
+    out["duplicates"] = db.session.scalars(select(DuplicateFlag).where(
+        or_(DuplicateFlag.family_id == family.id, DuplicateFlag.other_family_id == family.id))).all()
+    out["approvals"] = db.session.scalar(select(func.count()).select_from(Approval).where(Approval.family_id == family.id))
+    return out
+
+
+def _show(family: Family, status: int = 200):
+    return with_etag(family, _detail(family), status)
+
+
+@blp.get("/families")
+@requires(*STAFF)
+@blp.arguments(FamilyQuerySchema, location="query")
+@blp.response(200, FamilyPageSchema)
+def list_families(query):
+    """Families, filtered and sorted, a page at a time (keyset: pass ``next_cursor`` back as ``cursor``)."""
+    statement = select(Family)
+    if "kind" in query:
+        statement = statement.where(Family.kind == query["kind"])
+    if query.get("status"):
+        statement = statement.where(Family.status.in_(query["status"]))
+    if "district_code" in query:
+        statement = statement.where(Family.district_code == query["district_code"])
+    if "referral_source" in query:
+        statement = statement.where(Family.referral_source == query["referral_source"])
+    if "q" in query:
+        statement = statement.where(func.lower(Family.display_name).contains(query["q"].lower(), autoescape=True))
+    if "registered_from" in query:
+        statement = statement.where(Family.registered_on >= query["registered_from"])
+    if "registered_to" in query:
+        statement = statement.where(Family.registered_on <= query["registered_to"])
+    items, next_cursor = keyset_page(statement, SORTS[query["sort"]], Family.id, query)
+    audit.record("family.list", object_type="family", detail={"ids": [f.id for f in items]})
+    db.session.commit()
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@blp.post("/families")
+@requires(*STAFF)
+@blp.arguments(S.FamilyCreateSchema)
+@blp.response(201, FamilyDetailSchema)
+def create_family(data):
+    """Register a requesting or supporting family (with its household members)."""
+    family = families.create(data)
+    db.session.commit()
+    return _show(family, 201)
+
+
+@blp.get("/families/<int:family_id>")
+@requires(*STAFF)
+@blp.response(200, FamilyDetailSchema)
+def get_family(family_id):
+    """A family with its members, status history, decisions, matches, consents and duplicate flags."""
+    family = get_or_404(Family, family_id)
+    audit.record("family.read", object_type="family", object_id=family.id)
+    db.session.commit()
+    return _show(family)
+
+
+@blp.patch("/families/<int:family_id>")
+@requires(*STAFF)
+@blp.arguments(S.FamilyFieldsSchema(partial=True))
+@blp.response(200, FamilyDetailSchema)
+def update_family(data, family_id):
+    """Change facts of a family; send ``If-Match`` with the ETag you read."""
+    family = get_or_404(Family, family_id)
+    require_if_match(family)
+    families.update(family, data)
+    db.session.commit()
+    return _show(family)
+
+
+@blp.post("/families/<int:family_id>/status")
+@requires(*STAFF)
+@blp.arguments(S.StatusChangeSchema)
+@blp.response(200, FamilyDetailSchema)
+def change_status(data, family_id):
+    """Move the family to another status (409 when its kind does not allow that from where it is)."""
+    family = get_or_404(Family, family_id)
+    families.change_status(family, data["status"], data.get("reason"))
+    db.session.commit()
+    return _show(family)
+
+
+@blp.post("/families/<int:family_id>/intakes")
+@requires(*STAFF)
+@blp.arguments(S.IntakeSchema)
+@blp.response(201, FamilyDetailSchema)
+def record_intake(data, family_id):
+    family = get_or_404(Family, family_id)
+    families.record_intake(family, data["held_on"], data.get("notes"))
+    db.session.commit()
+    return _show(family, 201)
+
+
+@blp.post("/families/<int:family_id>/triage")
+@requires(*STAFF)
+@blp.arguments(S.TriageSchema)
+@blp.response(200, FamilyDetailSchema)
+def record_triage(data, family_id):
+    family = get_or_404(Family, family_id)
+    families.record_triage(family, data["outcome"], data["on"])
+    db.session.commit()
+    return _show(family)
+
+
+@blp.post("/families/<int:family_id>/approvals")
+@requires(*STAFF)
+@blp.arguments(S.ApprovalSchema)
+@blp.response(201, FamilyDetailSchema)
+def approve(data, family_id):
+    """Approve a supporting family as the logged-in coordinator (four eyes: two different coordinators)."""
+    family = get_or_404(Family, family_id)
+    families.approve(family, data.get("note"))
+    db.session.commit()
+    return _show(family, 201)
+
+
+@blp.post("/families/<int:family_id>/members")
+@requires(*STAFF)
+@blp.arguments(S.MemberSchema)
+@blp.response(201, FamilyDetailSchema)
+def add_member(data, family_id):
+    family = get_or_404(Family, family_id)
+    families.add_member(family, data)
+    db.session.commit()
+    return _show(family, 201)
+
+
+@blp.patch("/families/<int:family_id>/members/<int:member_id>")
+@requires(*STAFF)
+@blp.arguments(S.MemberSchema(partial=True))
+@blp.response(200, FamilyDetailSchema)
+def update_member(data, family_id, member_id):
+    member = get_child_or_404(Member, member_id, family_id=family_id)
+    families.update_member(member, data)
+    db.session.commit()
+    return _show(member.family)
+
+
+@blp.delete("/families/<int:family_id>/members/<int:member_id>")
+@requires(*STAFF)
+@blp.response(200, FamilyDetailSchema)
+def remove_member(family_id, member_id):
+    member = get_child_or_404(Member, member_id, family_id=family_id)
+    family = member.family
+    families.remove_member(member)
+    db.session.commit()
+    return _show(family)
+
+
+@blp.get("/families/<int:family_id>/decisions")
+@requires(*STAFF)
+@blp.response(200, DecisionOutSchema(many=True))
+def list_decisions(family_id):
+    """Every decision about the family, newest first, overrides included."""
+    family = get_or_404(Family, family_id)
+    audit.record("family.read", object_type="family", object_id=family.id, detail={"part": "decisions"})
+    db.session.commit()
+    return db.session.scalars(select(Decision).where(Decision.family_id == family.id).order_by(Decision.id.desc())).all()
+
+
+@blp.post("/families/<int:family_id>/decisions")
+@requires(*STAFF)
+@blp.arguments(S.DecisionSchema)
+@blp.response(201, DecisionOutSchema)
+def record_decision(data, family_id):
+    """Record a screening or eligibility decision with its findings (normally the policy plugins do this)."""
+    family = get_or_404(Family, family_id)
+    decision = decisions.record(family, data["kind"], data["outcome"], data["findings"], data.get("policy_version"))
+    db.session.commit()
+    return decision
+
+
+@blp.post("/families/<int:family_id>/decisions/<int:decision_id>/override")
+@requires(*STAFF)
+@blp.arguments(S.OverrideSchema)
+@blp.response(201, DecisionOutSchema)
+def override_decision(data, family_id, decision_id):
+    """Overrule a decision; the reason is required and audited."""
+    decision = get_child_or_404(Decision, decision_id, family_id=family_id)
+    new = decisions.override(decision, data["outcome"], data["reason"])
+    db.session.commit()
+    return new
+
+
+@blp.post("/families/<int:family_id>/consents")
+@requires(*STAFF)
+@blp.arguments(S.ConsentSchema)
+@blp.response(201, ConsentOutSchema)
+def give_consent(data, family_id):
+    """Record consent for a purpose, with the version of the wording the family saw."""
+    family = get_or_404(Family, family_id)
+    consent = consent_service.give(family, data["purpose"], data["wording_version"], data["given_on"])
+    db.session.commit()
+    return consent
+
+
+@blp.post("/families/<int:family_id>/consents/<int:consent_id>/withdraw")
+@requires(*STAFF)
+@blp.arguments(S.WithdrawSchema)
+@blp.response(200, ConsentOutSchema)
+def withdraw_consent(data, family_id, consent_id):
+    """Withdraw consent; what it covered stops (see the consent service)."""
+    consent = get_child_or_404(Consent, consent_id, family_id=family_id)
+    consent_service.withdraw(consent, data["on"])
+    db.session.commit()
+    return consent
+
+
+@blp.get("/families/<int:family_id>/contacts")
+@requires(*STAFF)
+@blp.response(200, ContactOutSchema(many=True))
+def list_family_contacts(family_id):
+    family = get_or_404(Family, family_id)
+    audit.record("family.read", object_type="family", object_id=family.id, detail={"part": "contacts"})
+    db.session.commit()
+    return db.session.scalars(select(Contact).where(Contact.family_id == family.id).order_by(Contact.occurred_on)).all()
+
+
+@blp.post("/families/<int:family_id>/contacts")
+@requires(*STAFF)
+@blp.arguments(S.ContactSchema)
+@blp.response(201, ContactOutSchema)
+def log_family_contact(data, family_id):
+    family = get_or_404(Family, family_id)
+    contact = contacts.log(data, family_id=family.id)
+    db.session.commit()
+    return contact

@@ -1,0 +1,215 @@
+"""Matches (koppelingen): propose, the steps of the lifecycle as actions, extensions, contacts, evaluations."""
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+from sqlalchemy import select
+
+from core import audit
+from core.api.common import PageQuerySchema, get_or_404, keyset_page, require_if_match, with_etag
+from core.api.families import ContactOutSchema
+from core.auth import roles as R
+from core.auth.access import requires
+from core.extensions import db
+from core.programme import contacts, matches
+from core.programme import schemas as S
+from core.programme import vocabulary as V
+from core.programme.models import Contact, Evaluation, Match
+
+blp = Blueprint("matches", __name__, url_prefix="/api/v1/<municipality>", description="Matches (koppelingen)")
+
+STAFF = (R.COORDINATOR, R.TENANT_ADMIN)
+
+
+class MatchQuerySchema(PageQuerySchema):
+    state = fields.List(fields.String(validate=validate.OneOf(V.MATCH_STATES)))
+    family_id = fields.Integer(metadata={"description": "matches of this family, on either side"})
+
+
+class TransitionOutSchema(Schema):
+    from_state = fields.String(allow_none=True)
+    to_state = fields.String()
+    on = fields.Date()
+    reason = fields.String(allow_none=True)
+
+
+class ExtensionOutSchema(Schema):
+    decided_on = fields.Date()
+    previous_end_on = fields.Date(allow_none=True)
+    new_end_on = fields.Date()
+    note = fields.String(allow_none=True)
+
+
+class MatchSchema(Schema):
+    id = fields.Integer()
+    version = fields.Integer()
+    state = fields.String()
+    requesting_family_id = fields.Integer()
+    supporting_family_id = fields.Integer()
+    children = fields.Integer()
+    support_kinds = fields.List(fields.String())
+    proposed_on = fields.Date()
+    introduction_on = fields.Date(allow_none=True)
+    trial_on = fields.Date(allow_none=True)
+    active_on = fields.Date(allow_none=True)
+    ended_on = fields.Date(allow_none=True)
+    cancelled_on = fields.Date(allow_none=True)
+    planned_end_on = fields.Date(allow_none=True)
+    agreement = fields.String(allow_none=True)
+    agreement_recorded_on = fields.Date(allow_none=True)
+    end_reason = fields.String(allow_none=True)
+    outcome = fields.String(allow_none=True)
+    note = fields.String(allow_none=True)
+    transitions = fields.List(fields.Nested(TransitionOutSchema))
+    extensions = fields.List(fields.Nested(ExtensionOutSchema))
+
+
+class MatchSummarySchema(MatchSchema):
+    class Meta:
+        exclude = ("transitions", "extensions", "agreement")
+
+
+class MatchPageSchema(Schema):
+    items = fields.List(fields.Nested(MatchSummarySchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class EvaluationSchema(S.EvaluationCompleteSchema):
+    id = fields.Integer()
+    match_id = fields.Integer()
+    kind = fields.String()
+    due_on = fields.Date()
+    skipped_reason = fields.String(allow_none=True)
+    completed_on = fields.Date(allow_none=True)
+    decision = fields.String(allow_none=True)
+
+
+@blp.get("/matches")
+@requires(*STAFF)
+@blp.arguments(MatchQuerySchema, location="query")
+@blp.response(200, MatchPageSchema)
+def list_matches(query):
+    statement = select(Match)
+    if query.get("state"):
+        statement = statement.where(Match.state.in_(query["state"]))
+    if "family_id" in query:
+        statement = statement.where((Match.requesting_family_id == query["family_id"])
+                                    | (Match.supporting_family_id == query["family_id"]))
+    items, next_cursor = keyset_page(statement, Match.id, Match.id, query)
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@blp.post("/matches")
+@requires(*STAFF)
+@blp.arguments(S.MatchProposeSchema)
+@blp.response(201, MatchSchema)
+def propose(data):
+    """Propose a match (409 when a family is not ready, or the supporting family has no room left)."""
+    match = matches.propose(data)
+    db.session.commit()
+    return with_etag(match, match, 201)
+
+
+@blp.get("/matches/<int:match_id>")
+@requires(*STAFF)
+@blp.response(200, MatchSchema)
+def get_match(match_id):
+    match = get_or_404(Match, match_id)
+    audit.record("match.read", object_type="match", object_id=match.id)
+    db.session.commit()
+    return with_etag(match, match)
+
+
+def _step(match_id: int, to: str, data: dict):
+    match = get_or_404(Match, match_id)
+    require_if_match(match)
+    facts = {k: v for k, v in data.items() if k not in ("on", "reason")}
+    matches.transition(match, to, data["on"], data.get("reason"), **facts)
+    db.session.commit()
+    return with_etag(match, match)
+
+
+@blp.post("/matches/<int:match_id>/introduce")
+@requires(*STAFF)
+@blp.arguments(S.MatchStepSchema)
+@blp.response(200, MatchSchema)
+def introduce(data, match_id):
+    """The families meet (kennismaking). Send ``If-Match``."""
+    return _step(match_id, V.INTRODUCTION, data)
+
+
+@blp.post("/matches/<int:match_id>/start-trial")
+@requires(*STAFF)
+@blp.arguments(S.MatchStepSchema)
+@blp.response(200, MatchSchema)
+def start_trial(data, match_id):
+    """The trial period (proefperiode) starts; the referrer is told when consent allows."""
+    return _step(match_id, V.TRIAL, data)
+
+
+@blp.post("/matches/<int:match_id>/activate")
+@requires(*STAFF)
+@blp.arguments(S.MatchActivateSchema)
+@blp.response(200, MatchSchema)
+def activate(data, match_id):
+    """The match becomes active; the families' agreement (house rules) is recorded now."""
+    return _step(match_id, V.ACTIVE, data)
+
+
+@blp.post("/matches/<int:match_id>/end")
+@requires(*STAFF)
+@blp.arguments(S.MatchEndSchema)
+@blp.response(200, MatchSchema)
+def end(data, match_id):
+    """End a match in its trial or active phase, with reason and outcome."""
+    return _step(match_id, V.ENDED, data)
+
+
+@blp.post("/matches/<int:match_id>/cancel")
+@requires(*STAFF)
+@blp.arguments(S.MatchStepSchema)
+@blp.response(200, MatchSchema)
+def cancel(data, match_id):
+    """Cancel a match before its trial started."""
+    return _step(match_id, V.CANCELLED, data)
+
+
+@blp.post("/matches/<int:match_id>/extend")
+@requires(*STAFF)
+@blp.arguments(S.MatchExtendSchema)
+@blp.response(200, MatchSchema)
+def extend(data, match_id):
+    """Extend an active match to a later end, when both families want it."""
+    match = get_or_404(Match, match_id)
+    require_if_match(match)
+    matches.extend(match, data["new_end_on"], data["both_families_agree"], data["decided_on"], data.get("note"))
+    db.session.commit()
+    return with_etag(match, match)
+
+
+@blp.get("/matches/<int:match_id>/evaluations")
+@requires(*STAFF)
+@blp.response(200, EvaluationSchema(many=True))
+def list_match_evaluations(match_id):
+    match = get_or_404(Match, match_id)
+    return db.session.scalars(select(Evaluation).where(Evaluation.match_id == match.id).order_by(Evaluation.due_on)).all()
+
+
+@blp.get("/matches/<int:match_id>/contacts")
+@requires(*STAFF)
+@blp.response(200, ContactOutSchema(many=True))
+def list_match_contacts(match_id):
+    match = get_or_404(Match, match_id)
+    return db.session.scalars(select(Contact).where(Contact.match_id == match.id).order_by(Contact.occurred_on)).all()
+
+
+@blp.post("/matches/<int:match_id>/contacts")
+@requires(*STAFF)
+@blp.arguments(S.ContactSchema)
+@blp.response(201, ContactOutSchema)
+def log_match_contact(data, match_id):
+    """Log a contact about the match; ``support_session`` minutes count as volunteer hours."""
+    match = get_or_404(Match, match_id)
+    contact = contacts.log(data, match_id=match.id)
+    db.session.commit()
+    return contact
