@@ -11,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from core import config as config_module
 from core import logs
 from core.errors import KoppelHTTPError, Unauthenticated
-from core.extensions import api, babel, csrf, db, login_manager, migrate
+from core.extensions import api, babel, csrf, db, limiter, login_manager, migrate
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -31,6 +31,7 @@ def create_app(config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     _init_auth(app)
     babel.init_app(app, locale_selector=_locale)
+    limiter.init_app(app)
     api.init_app(app)
 
     from core import api as api_package

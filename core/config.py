@@ -57,6 +57,11 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "DATABASE_APP_ROLE": env.get("DATABASE_APP_ROLE", "koppel_app"),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": env.get("REDIS_URL") or None,
+        "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        # Public registration: per client IP, and per municipality (against floods from many addresses).
+        "REGISTRATION_LIMIT_PER_IP": env.get("REGISTRATION_LIMIT_PER_IP", "10 per hour"),
+        "REGISTRATION_LIMIT_PER_MUNICIPALITY": env.get("REGISTRATION_LIMIT_PER_MUNICIPALITY", "200 per day"),
         "BABEL_DEFAULT_LOCALE": "nl",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Amsterdam",
         "LANGUAGES": ("nl", "en"),

@@ -1,5 +1,7 @@
 """Flask extensions, created unbound and bound to an app in ``create_app``."""
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_smorest import Api
@@ -28,6 +30,7 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+limiter = Limiter(key_func=get_remote_address)  # storage: RATELIMIT_STORAGE_URI (Redis when REDIS_URL is set)
 def _schema_name(schema) -> str:
     """OpenAPI component names: the class name without 'Schema', and 'Patch' for partial (PATCH) input."""
     name = resolver(schema)

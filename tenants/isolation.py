@@ -26,6 +26,8 @@ from tenants.context import CrossTenantWriteError, TenantContextError, current_s
 
 #: Names of the tables of tenant-owned models, filled as models are declared.
 TENANT_TABLES: set[str] = set()
+#: Table name -> tenant-owned model class.
+TENANT_MODELS: dict[str, type] = {}
 
 
 class TenantOwned:
@@ -42,6 +44,7 @@ class TenantOwned:
         super().__init_subclass__(**kwargs)
         if "__tablename__" in cls.__dict__:
             TENANT_TABLES.add(cls.__dict__["__tablename__"])
+            TENANT_MODELS[cls.__dict__["__tablename__"]] = cls
 
     @declared_attr
     def tenant_id(cls) -> Mapped[int]:

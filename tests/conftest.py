@@ -75,7 +75,9 @@ def make_app(backend: str, tmp_path_factory, **overrides):
     else:
         path = tmp_path_factory.mktemp("sqlite") / "koppel.sqlite3"
         urls = {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"}
-    return create_app({"KOPPEL_ENV": "testing", "WTF_CSRF_ENABLED": False, **urls, **overrides})
+    settings = {"KOPPEL_ENV": "testing", "WTF_CSRF_ENABLED": False, "REGISTRATION_LIMIT_PER_IP": "10000 per hour",
+                "REGISTRATION_LIMIT_PER_MUNICIPALITY": "10000 per day"}
+    return create_app({**settings, **urls, **overrides})
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import inspect, text
 
 from core.auth import roles as R
-from core.auth.access import CONSORTIUM, PLATFORM, PUBLIC, TENANT, USER
+from core.auth.access import CONSORTIUM, PLATFORM, PUBLIC, PUBLIC_TENANT, TENANT, USER
 from tests.conftest import make_app
 
 #: Endpoints that frameworks add, each public on purpose.
@@ -104,7 +104,7 @@ def _expected(access, role, relation):
     if relation == "own-url-foreign-object":  # object-level check: another tenant's id is not found
         refused = _expected(access, role, "own")
         return 404 if refused == "ok" and access.scope != PLATFORM else refused
-    if access.scope in (USER, PUBLIC):
+    if access.scope in (USER, PUBLIC, PUBLIC_TENANT):
         return "ok"
     if access.scope == PLATFORM:
         return "ok" if role in access.roles else 403
@@ -143,7 +143,7 @@ def test_route(app, world, owner_engine, rule, endpoint, method):
     for relation in relations:
         # no login at all
         response = call(app.test_client(), relation)
-        if access.scope != PUBLIC:
+        if access.scope not in (PUBLIC, PUBLIC_TENANT):
             if api:
                 _check(response, 401, f"anonymous {method} {rule} [{relation}]")
             else:
@@ -151,7 +151,7 @@ def test_route(app, world, owner_engine, rule, endpoint, method):
                     f"anonymous {method} {rule}: {response.status_code}")
         # a valid token of another tenant (Druten: coordinator + tenant admin)
         if api and relation != "own-url-foreign-object":
-            expected = "ok" if access.scope in (USER, PUBLIC) else 403 if access.scope == PLATFORM else 404
+            expected = "ok" if access.scope in (USER, PUBLIC, PUBLIC_TENANT) else 403 if access.scope == PLATFORM else 404
             if relation == "foreign" and access.scope == TENANT:
                 expected = "ok" if access.roles & {R.COORDINATOR, R.TENANT_ADMIN} else 403
             _check(call(app.test_client(), "own" if relation != "foreign" else "foreign", world.bearer("druten")),

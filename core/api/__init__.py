@@ -11,8 +11,9 @@ def blueprints():
         families,
         matches,
         municipalities,
+        registrations,
         targets,
     )
 
     return [account.blp, municipalities.blp, audit_events.blp, consortia.blp, families.blp, matches.blp,
-            evaluations.blp, duplicates.blp, targets.blp]
+            evaluations.blp, duplicates.blp, targets.blp, registrations.blp]

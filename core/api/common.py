@@ -23,7 +23,8 @@ def get_or_404(model, object_id: int):
 
 
 def etag(obj) -> str:
-    return f'"{obj.__tablename__}-{obj.id}-v{obj.version}"'
+    """The (unquoted) entity tag of a versioned object."""
+    return f"{obj.__tablename__}-{obj.id}-v{obj.version}"
 
 
 def get_child_or_404(model, object_id: int, **parent):
@@ -37,16 +38,16 @@ def get_child_or_404(model, object_id: int, **parent):
 def with_etag(obj, data, status: int = 200):
     """Answer *data* (for the view's response schema) with the object's ETag; 304 when the client has it."""
     tag = etag(obj)
-    if tag in request.if_none_match:
-        return Response(status=304, headers={"ETag": tag})
-    return data, status, {"ETag": tag}
+    if request.if_none_match.contains(tag):
+        return Response(status=304, headers={"ETag": f'"{tag}"'})
+    return data, status, {"ETag": f'"{tag}"'}
 
 
 def require_if_match(obj) -> None:
     """Refuse a change made without, or against an old, version of *obj* (lost updates)."""
     if not request.if_match:
         raise PreconditionRequired()
-    if etag(obj) not in request.if_match and not request.if_match.star_tag:
+    if not request.if_match.contains(etag(obj)) and not request.if_match.star_tag:
         raise PreconditionFailed()
 
 

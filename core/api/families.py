@@ -107,7 +107,6 @@ class FamilyDetailSchema(S.FamilyFieldsSchema):
     kind = fields.String()
     status = fields.String()
     status_changed_at = fields.DateTime()
-    former_family_id = fields.Integer(allow_none=True)
     triage_outcome = fields.String(allow_none=True)
     triage_on = fields.Date(allow_none=True)
     members = fields.List(fields.Nested(S.MemberSchema))

@@ -32,6 +32,8 @@ from core.errors import Forbidden, NotFound, TenantSuspended, Unauthenticated
 from tenants import context
 
 PUBLIC, USER, TENANT, CONSORTIUM, PLATFORM = "public", "user", "tenant", "consortium", "platform"
+#: No login, but inside an active municipality (the public registration form).
+PUBLIC_TENANT = "public-tenant"
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,11 @@ def authorize(access: Access) -> Principal | None:
     """Apply *access* to the current request; raises when refused."""
     if access.scope == PUBLIC:
         return None
+    if access.scope == PUBLIC_TENANT:
+        if g.tenant.is_suspended:
+            raise TenantSuspended()
+        g.tenant_token = context.enter(context.Scope(tenant_id=g.tenant.id))
+        return None
     principal = current_principal()
     if principal is None:
         tenant = g.get("tenant")
@@ -180,6 +187,19 @@ def public(view):
     """Declare a view open to everyone (health checks, the login page)."""
     view.access = Access(PUBLIC)
     return view
+
+
+def public_in_tenant(view):
+    """Declare a view open to everyone, run inside the municipality of its URL (public registration)."""
+    access = Access(PUBLIC_TENANT)
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        authorize(access)
+        return view(*args, **kwargs)
+
+    wrapper.access = access
+    return wrapper
 
 
 def leave_tenant(exc=None) -> None:

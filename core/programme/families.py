@@ -42,6 +42,7 @@ def create(data: dict) -> Family:
     """Register a family from validated ``FamilyCreateSchema`` data; flags possible duplicates."""
     members = data.pop("members", [])
     family = Family(**data)
+    _check_former(family)
     family.members = [Member(**m) for m in members]
     db.session.add(family)
     db.session.flush()
@@ -59,11 +60,23 @@ def update(family: Family, data: dict) -> Family:
     changed = sorted(name for name, value in data.items() if getattr(family, name) != value)
     for name in changed:
         setattr(family, name, data[name])
+    _check_former(family)
     db.session.flush()
     if {"display_name", "postcode", "house_number"} & set(changed):
         duplicates.flag(family)
     audit.record("family.update", object_type="family", object_id=family.id, detail={"fields": changed})
     return family
+
+
+def _check_former(family: Family) -> None:
+    """Reciprocity: only a supporting family can have been a requesting family, of this municipality."""
+    if family.former_family_id is None:
+        return
+    former = db.session.get(Family, family.former_family_id)
+    if family.kind != V.SUPPORTING:
+        raise ValidationError({"former_family_id": ["only a supporting family can have been a requesting family"]})
+    if former is None or former.kind != V.REQUESTING or former.id == family.id:
+        raise ValidationError({"former_family_id": [f"no requesting family {family.former_family_id} here"]})
 
 
 def change_status(family: Family, status: str, reason: str | None = None) -> Family:

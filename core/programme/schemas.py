@@ -93,6 +93,8 @@ class FamilyFieldsSchema(Schema):
     home_visit_on = fields.Date(allow_none=True, validate=_not_future)
     agreement_signed_on = fields.Date(allow_none=True, validate=_not_future)
     external_ref = fields.String(allow_none=True, validate=validate.Length(max=64))
+    former_family_id = fields.Integer(allow_none=True, metadata={
+        "description": "reciprocity: the requesting family this supporting family once was"})
 
     @validates_schema
     def _consistent(self, data, **kwargs):

@@ -1,0 +1,34 @@
+"""The public registration form's endpoint: no login, rate limited per IP and per municipality."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import current_app, g
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+from core.auth.access import public_in_tenant
+from core.extensions import db, limiter
+from core.programme import registration
+
+blp = Blueprint("registrations", __name__, url_prefix="/api/v1/<municipality>", description="Public registration")
+
+
+class ReceiptSchema(Schema):
+    received = fields.Boolean()
+    municipality = fields.String()
+    registered_on = fields.Date()
+
+
+@blp.post("/registrations")
+@limiter.limit(lambda: current_app.config["REGISTRATION_LIMIT_PER_IP"])
+@limiter.limit(lambda: current_app.config["REGISTRATION_LIMIT_PER_MUNICIPALITY"],
+               key_func=lambda: f"municipality:{g.tenant.id}", scope="registrations-per-municipality")
+@public_in_tenant
+@blp.arguments(registration.RegistrationSchema)
+@blp.response(201, ReceiptSchema)
+def register(data):
+    """Register a family with the municipality (no login). A coordinator will get in touch."""
+    registration.register(data)
+    db.session.commit()
+    return {"received": True, "municipality": g.tenant.name, "registered_on": date.today()}
