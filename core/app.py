@@ -35,11 +35,13 @@ def create_app(config: dict | None = None) -> Flask:
     api.init_app(app)
 
     from core import api as api_package
+    from core.api import docs as api_docs
     from core import health, web
     from tenants import resolution
 
     resolution.init_app(app)
     app.register_blueprint(health.bp)
+    app.register_blueprint(api_docs.bp)
     app.register_blueprint(web.bp)
     for blueprint in api_package.blueprints():
         csrf.exempt(blueprint)  # the API takes bearer tokens, never cookies

@@ -81,7 +81,7 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         # flask-smorest / OpenAPI
         "API_TITLE": "Koppel API",
         "API_VERSION": "v1",
-        "OPENAPI_VERSION": "3.1.0",
+        "OPENAPI_VERSION": "3.0.3",  # the Swagger UI we ship (4.15) reads 3.0
         "OPENAPI_URL_PREFIX": "/api/v1",
         "OPENAPI_JSON_PATH": "openapi.json",
         "WTF_CSRF_TIME_LIMIT": None,

@@ -55,7 +55,7 @@ def _routes():
 
 
 #: URL variables that are not ``<table>_id`` nor a slug above.
-STATIC = {"year": 2026}
+STATIC = {"year": 2026, "filename": "swagger-ui.css"}
 
 
 def _object_id(conn, table: str, tenant_slug: str, chosen: dict) -> int:

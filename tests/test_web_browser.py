@@ -287,3 +287,11 @@ def test_a_form_without_its_csrf_token_is_refused_in_dutch(page, world):
     expect(page.locator("html")).to_have_attribute("lang", "nl")
     expect(page.get_by_role("heading", level=1)).to_have_text("Dit verzoek kon niet worden verwerkt")
     expect(page.get_by_role("link", name="Terug naar de startpagina")).to_be_visible()
+
+
+def test_the_api_docs_work_without_a_cdn(page):
+    page.goto("/api/v1/docs/")
+    expect(page.get_by_text("Koppel API").first).to_be_visible()
+    expect(page.locator(".opblock-tag", has_text="Families").first).to_be_visible()
+    expect(page.locator(".opblock-summary-path", has_text="/api/v1/{municipality}/matches/{match_id}/start-trial")
+           .first).to_be_attached()
