@@ -8,6 +8,7 @@ from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from core import cache
 from core import config as config_module
 from core import logs
 from core.errors import KoppelHTTPError, Unauthenticated
@@ -28,6 +29,7 @@ def create_app(config: dict | None = None) -> Flask:
     import core.models  # noqa: F401  (register every model on the metadata)
 
     db.init_app(app)
+    cache.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     _init_auth(app)
     babel.init_app(app, locale_selector=_locale)

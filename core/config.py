@@ -78,6 +78,7 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "LOGIN_MAX_FAILURES": 10,
         "LOGIN_FAILURE_WINDOW": timedelta(minutes=15),
         "API_TOKEN_DEFAULT_DAYS": int(env.get("API_TOKEN_DEFAULT_DAYS", "90")),
+        "AUTH_CACHE_SECONDS": float(env.get("AUTH_CACHE_SECONDS", "10")),
         # flask-smorest / OpenAPI
         "API_TITLE": "Koppel API",
         "API_VERSION": "v1",

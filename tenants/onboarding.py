@@ -92,9 +92,13 @@ def _duplicates(data: dict, existing: Municipality | None = None) -> dict:
 
 
 def set_status(municipality: Municipality, status: str) -> None:
+    """Suspend or reactivate; other processes notice within ``AUTH_CACHE_SECONDS``."""
+    from tenants.resolution import forget
+
     if status not in STATUSES:
         raise ValidationError({"status": [f"must be one of {', '.join(STATUSES)}"]})
     municipality.status = status
+    forget(municipality.slug)
 
 
 class RegionFileSchema(Schema):

@@ -2,19 +2,51 @@
 
 Pages live under ``/<municipality>/...`` and the API under
 ``/api/v1/<municipality>/...``; consortium routes use ``<consortium>``.
-The slug is taken out of the view arguments and the row put on ``g``
-(``g.tenant`` or ``g.consortium``); an unknown slug answers 404. The tenant
-is never taken from a request body. Access checks follow in
-:mod:`core.auth.access`.
+The slug is taken out of the view arguments and the tenant put on ``g``
+(``g.tenant``, a :class:`TenantRef`, or ``g.consortium``); an unknown slug
+answers 404. The tenant is never taken from a request body. Access checks
+follow in :mod:`core.auth.access`.
 """
 from __future__ import annotations
 
-from flask import g
+from dataclasses import dataclass
+
+from flask import current_app, g
 from sqlalchemy import select
 
+from core import cache
 from core.errors import NotFound
 from core.extensions import db
-from tenants.models import Consortium, Municipality
+from tenants.models import SUSPENDED, Consortium, Municipality
+
+
+@dataclass(frozen=True)
+class TenantRef:
+    """What a request needs to know of its municipality (cached briefly, see :mod:`core.cache`).
+
+    Load the :class:`Municipality` row with ``db.session.get(Municipality, ref.id)`` for more.
+    """
+
+    id: int
+    slug: str
+    name: str
+    consortium_id: int
+    status: str
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.status == SUSPENDED
+
+
+def _load_tenant(slug: str) -> TenantRef | None:
+    row = db.session.execute(select(Municipality.id, Municipality.slug, Municipality.name, Municipality.consortium_id,
+                                    Municipality.status).where(Municipality.slug == slug)).first()
+    return TenantRef(*row) if row else None
+
+
+def forget(slug: str) -> None:
+    """Drop a municipality from this process's cache (after its status changed)."""
+    cache.get("tenants").discard(slug)
 
 
 def _pull_slugs(endpoint, values):
@@ -22,7 +54,7 @@ def _pull_slugs(endpoint, values):
         return
     if "municipality" in values:
         slug = values.pop("municipality")
-        g.tenant = db.session.scalar(select(Municipality).where(Municipality.slug == slug))
+        g.tenant = cache.get("tenants").get_or_load(slug, lambda: _load_tenant(slug))
         if g.tenant is None:
             raise NotFound(f"No municipality '{slug}'")
     if "consortium" in values:
@@ -33,8 +65,6 @@ def _pull_slugs(endpoint, values):
 
 
 def _fill_slugs(endpoint, values):
-    from flask import current_app
-
     arguments = set().union(*(rule.arguments for rule in current_app.url_map.iter_rules(endpoint)))
     if "municipality" in arguments and "municipality" not in values and g.get("tenant") is not None:
         values["municipality"] = g.tenant.slug

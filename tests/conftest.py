@@ -76,7 +76,7 @@ def make_app(backend: str, tmp_path_factory, **overrides):
         path = tmp_path_factory.mktemp("sqlite") / "koppel.sqlite3"
         urls = {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"}
     settings = {"KOPPEL_ENV": "testing", "WTF_CSRF_ENABLED": False, "REGISTRATION_LIMIT_PER_IP": "10000 per hour",
-                "REGISTRATION_LIMIT_PER_MUNICIPALITY": "10000 per day"}
+                "REGISTRATION_LIMIT_PER_MUNICIPALITY": "10000 per day", "AUTH_CACHE_SECONDS": 0}
     return create_app({**settings, **urls, **overrides})
 
 

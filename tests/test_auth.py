@@ -212,3 +212,27 @@ def test_token_roles_must_fit_the_scope(app, world, roles, scope, field):
             tokens.create("x", roles, **{scope: target})
         assert field in info.value.messages
         db.session.rollback()
+
+
+def test_verified_tokens_and_tenants_are_cached_briefly(app, world, tmp_path_factory, backend):
+    cached = make_app(backend, tmp_path_factory, SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
+                      MIGRATION_DATABASE_URL=app.config["MIGRATION_DATABASE_URL"], AUTH_CACHE_SECONDS=60)
+    client = cached.test_client()
+    headers = world.bearer(R.COORDINATOR)
+    assert client.get("/api/v1/aalten", headers=headers).status_code == 200
+    # revoked and suspended elsewhere (another process): still served from this process's cache ...
+    with app.app_context():
+        db.session.execute(update(ApiToken).where(ApiToken.token_hash == tokens.digest(world.tokens[R.COORDINATOR]))
+                           .values(revoked_at=utcnow()))
+        db.session.commit()
+    assert client.get("/api/v1/aalten", headers=headers).status_code == 200
+    # ... but a revocation in this process takes effect at once
+    with cached.app_context():
+        token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == tokens.digest(world.tokens[R.COORDINATOR])))
+        tokens.revoke(token)
+        db.session.commit()
+    assert client.get("/api/v1/aalten", headers=headers).status_code == 401
+    admin = world.bearer(R.PLATFORM_ADMIN)
+    assert client.get("/api/v1/druten", headers=admin).status_code == 200
+    assert client.post("/api/v1/platform/municipalities/druten/suspend", headers=admin).status_code == 200
+    assert client.get("/api/v1/druten", headers=admin).status_code == 403

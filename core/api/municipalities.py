@@ -8,7 +8,7 @@ from core.auth import roles as R
 from core.auth.access import PLATFORM, requires
 from core.extensions import db
 from tenants import onboarding
-from tenants.models import ACTIVE, SUSPENDED
+from tenants.models import ACTIVE, SUSPENDED, Municipality
 
 blp = Blueprint("municipalities", __name__, url_prefix="/api/v1", description="Municipalities (tenants)")
 
@@ -18,16 +18,17 @@ blp = Blueprint("municipalities", __name__, url_prefix="/api/v1", description="M
 @blp.response(200, MunicipalitySchema)
 def get_municipality():
     """The municipality in the URL."""
-    return g.tenant
+    return db.session.get(Municipality, g.tenant.id)
 
 
 def _set_status(status: str):
-    old = g.tenant.status
-    onboarding.set_status(g.tenant, status)
-    audit.record("municipality.status", object_type="municipality", object_id=g.tenant.id,
-                 tenant_id=g.tenant.id, detail={"from": old, "to": status})
+    municipality = db.session.get(Municipality, g.tenant.id)
+    old = municipality.status
+    onboarding.set_status(municipality, status)
+    audit.record("municipality.status", object_type="municipality", object_id=municipality.id,
+                 tenant_id=municipality.id, detail={"from": old, "to": status})
     db.session.commit()
-    return g.tenant
+    return municipality
 
 
 @blp.post("/platform/municipalities/<municipality>/suspend")

@@ -20,15 +20,17 @@ Every refusal is audited.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from functools import wraps
 
 from flask import g, request
 from flask_login import current_user
 
-from core import audit
+from core import audit, cache
 from core.auth import roles as R
 from core.auth import tokens
 from core.errors import Forbidden, NotFound, TenantSuspended, Unauthenticated
+from core.types import utcnow
 from tenants import context
 
 PUBLIC, USER, TENANT, CONSORTIUM, PLATFORM = "public", "user", "tenant", "consortium", "platform"
@@ -52,6 +54,7 @@ class Principal:
     grants: tuple[tuple[str, int | None, int | None], ...]  # (role, municipality_id, consortium_id)
     user_id: int | None = None
     token_id: int | None = None
+    expires_at: datetime | None = None  # tokens only
 
     def roles_for_municipality(self, municipality) -> frozenset[str]:
         return frozenset(
@@ -75,22 +78,32 @@ def is_api_request() -> bool:
     return request.path.startswith("/api/")
 
 
+def _principal_of(token) -> Principal:
+    grants = tuple((role, token.municipality_id, token.consortium_id) for role in sorted(token.role_set))
+    return Principal(label=f"token:{token.name}", grants=grants, token_id=token.id, user_id=token.created_by_id,
+                     expires_at=token.expires_at)
+
+
 def _principal_from_token() -> Principal | None:
+    """The principal of the bearer token; verified tokens are cached briefly (see core.cache)."""
     header = request.headers.get("Authorization", "")
     if not header:
         return None
     scheme, _, raw = header.partition(" ")
+    raw = raw.strip()
     try:
         if scheme.lower() != "bearer":
             raise tokens.TokenRejected("not a bearer token")
-        token = tokens.authenticate(raw.strip())
+        principal = cache.get("tokens").get_or_load(tokens.digest(raw), lambda: _principal_of(tokens.authenticate(raw)))
+        if principal.expires_at <= utcnow():
+            cache.get("tokens").discard(tokens.digest(raw))
+            raise tokens.TokenRejected("expired")
+        return principal
     except tokens.TokenRejected as exc:
         audit.record("auth.token", outcome=audit.DENIED, actor=exc.token.name if exc.token else None,
                      detail={"reason": exc.reason, "path": request.path})
         raise Unauthenticated(f"The API token is {exc.reason}" if exc.reason in ("malformed", "unknown", "expired", "revoked")
                               else "Use an Authorization: Bearer token") from None
-    grants = tuple((role, token.municipality_id, token.consortium_id) for role in sorted(token.role_set))
-    return Principal(label=f"token:{token.name}", grants=grants, token_id=token.id, user_id=token.created_by_id)
 
 
 def _principal_from_session() -> Principal | None:

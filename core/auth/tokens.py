@@ -71,8 +71,12 @@ def create(name, roles, *, municipality=None, consortium=None, days=None, create
 
 
 def revoke(token: ApiToken) -> None:
+    """Revoke at once in this process; other processes stop accepting it within ``AUTH_CACHE_SECONDS``."""
+    from core import cache
+
     if token.revoked_at is None:
         token.revoked_at = utcnow()
+    cache.get("tokens").discard(token.token_hash)
 
 
 def authenticate(raw: str) -> ApiToken:

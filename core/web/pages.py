@@ -4,7 +4,9 @@ from flask_login import current_user
 
 from core.auth import roles as R
 from core.auth.access import USER, requires
+from core.extensions import db
 from core.web import bp
+from tenants.models import Municipality
 
 
 @bp.get("/")
@@ -17,4 +19,5 @@ def home():
 @bp.get("/<municipality>/")
 @requires(R.COORDINATOR, R.TENANT_ADMIN)
 def tenant_home():
-    return render_template("tenant_home.html", tenant=g.tenant, roles=sorted(g.roles))
+    tenant = db.session.get(Municipality, g.tenant.id)
+    return render_template("tenant_home.html", tenant=tenant, roles=sorted(g.roles))
