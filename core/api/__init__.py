@@ -9,6 +9,7 @@ def blueprints():
         duplicates,
         evaluations,
         families,
+        imports,
         matches,
         municipalities,
         registrations,
@@ -16,4 +17,4 @@ def blueprints():
     )
 
     return [account.blp, municipalities.blp, audit_events.blp, consortia.blp, families.blp, matches.blp,
-            evaluations.blp, duplicates.blp, targets.blp, registrations.blp]
+            evaluations.blp, duplicates.blp, targets.blp, registrations.blp, imports.blp]

@@ -1,0 +1,124 @@
+"""Bulk import from spreadsheets: an XLSX workbook or CSV files (see docs/import.md).
+
+``POST /api/v1/<municipality>/imports`` (multipart/form-data) checks the file
+and, with ``dry_run=false``, imports it: 200 with the report for a dry run
+(the default), 201 when imported, 422 with the report when there are
+problems (nothing is written then), 413 when the upload is too large.
+"""
+from __future__ import annotations
+
+from flask import current_app, request
+from flask_smorest import Blueprint
+from flask_smorest.fields import Upload
+from marshmallow import EXCLUDE, Schema, fields
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from core.auth import roles as R
+from core.auth.access import requires
+from core.extensions import db
+from core.programme import imports
+
+blp = Blueprint("imports", __name__, url_prefix="/api/v1/<municipality>",
+                description="Bulk import of families, members and matches from spreadsheets")
+
+STAFF = (R.COORDINATOR, R.TENANT_ADMIN)
+#: Largest upload accepted (all files together); ``IMPORT_MAX_BYTES`` in the config overrides it.
+MAX_BYTES = 10 * 1024 * 1024
+
+
+class ImportQuerySchema(Schema):
+    dry_run = fields.Boolean(metadata={"description": "check only, write nothing (default true); "
+                                                      "may also be sent as a form field"})
+
+
+class ImportFilesSchema(Schema):
+    workbook = Upload(metadata={"description": "an XLSX workbook with the sheets families, members, matches"})
+    families = Upload(metadata={"description": "CSV: the families sheet (UTF-8, ';' or ',' separated)"})
+    members = Upload(metadata={"description": "CSV: the members sheet"})
+    matches = Upload(metadata={"description": "CSV: the matches sheet"})
+    dry_run = fields.Boolean(metadata={"description": "a form field: check only, write nothing (default true)"})
+
+
+class ImportFormSchema(Schema):
+    dry_run = fields.Boolean()
+
+
+class ProblemSchema(Schema):
+    sheet = fields.String(allow_none=True, metadata={"description": "families, members or matches"})
+    row = fields.Integer(allow_none=True, metadata={"description": "as the spreadsheet numbers it (header = 1)"})
+    column = fields.String(allow_none=True)
+    message = fields.String()
+
+
+class SheetCountSchema(Schema):
+    rows = fields.Integer()
+    create = fields.Integer()
+    update = fields.Integer()
+    skip = fields.Integer()
+
+
+class CountsSchema(Schema):
+    families = fields.Nested(SheetCountSchema)
+    members = fields.Nested(SheetCountSchema)
+    matches = fields.Nested(SheetCountSchema)
+
+
+class ImportReportSchema(Schema):
+    dry_run = fields.Boolean()
+    committed = fields.Boolean()
+    source = fields.String(allow_none=True, metadata={"description": "xlsx or csv"})
+    message = fields.String()
+    counts = fields.Nested(CountsSchema)
+    problem_count = fields.Integer()
+    problems = fields.List(fields.Nested(ProblemSchema))
+
+
+def _max_bytes() -> int:
+    return int(current_app.config.get("IMPORT_MAX_BYTES", MAX_BYTES))
+
+
+@blp.before_request
+def _limit_upload():
+    """Werkzeug refuses a larger body while parsing it (after the access check)."""
+    request.max_content_length = _max_bytes()
+
+
+@blp.errorhandler(RequestEntityTooLarge)
+def _too_large(error):
+    limit = _max_bytes() / (1024 * 1024)
+    return {"code": 413, "status": "Request Entity Too Large", "error": "upload_too_large",
+            "message": f"The upload is larger than {limit:g} MB; split the file (for example one file per "
+                       "sheet, or the families in parts) and import the parts one after the other"}, 413
+
+
+@blp.post("/imports")
+@requires(*STAFF)
+@blp.arguments(ImportQuerySchema, location="query")
+@blp.arguments(ImportFilesSchema, location="files")
+@blp.response(201, ImportReportSchema, description="Imported")
+@blp.alt_response(200, schema=ImportReportSchema, description="Dry run: checked, nothing written")
+@blp.alt_response(422, schema=ImportReportSchema, description="Problems found; nothing written")
+def run_import(query, files):
+    """Check, and unless ``dry_run``, import families, members and matches (all rows or none).
+
+    Send a workbook as ``workbook``, or CSV files as ``families``, ``members`` and ``matches``
+    (multipart/form-data). ``dry_run`` defaults to true: send ``dry_run=false`` (query or form)
+    to import. Every problem is reported with its sheet, row and column.
+    """
+    # flask-smorest documents one multipart schema per operation and webargs reads files and form fields
+    # from different places: the upload schema above documents dry_run, the form is parsed here.
+    form = blp.ARGUMENTS_PARSER.parse(ImportFormSchema(), location="form", unknown=EXCLUDE)
+    dry_run = form.get("dry_run", query.get("dry_run", True))  # the form wins over the query string
+    workbook = files.get("workbook")
+    upload = imports.read_upload(
+        workbook.read() if workbook is not None else None,
+        {name: files[name].read() for name in imports.SHEETS if files.get(name) is not None},
+    )
+    report = imports.run(upload, dry_run=dry_run)
+    if report.problems:
+        return report.as_dict(), 422
+    if dry_run:
+        return report.as_dict(), 200
+    db.session.commit()
+    report.committed = True
+    return report.as_dict(), 201
