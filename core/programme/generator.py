@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Iterable
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 
 from core.extensions import db
 from core.programme import vocabulary as V
@@ -403,7 +403,9 @@ class _Planner:
         if rng.random() < 0.95:
             self.consent(index, "evaluation_contact", intake)
         if rng.random() < 0.15:
-            self.status(index, self.day(intake, 3, 40), V.CLOSED, "decided not to go on after the intake")
+            stopped = self.day(intake, 3, 40)
+            if stopped <= today:
+                self.status(index, stopped, V.CLOSED, "decided not to go on after the intake")
             return
         screening = self.day(intake, 1, 10)
         if screening > today:
@@ -529,8 +531,8 @@ class _Planner:
         family = plan.requesting[r]
         children = min(family["children"], rng.choices((1, 2, 3), weights=(55, 35, 10))[0])
         # The whole life of the match first; then everything after today is cut off.
-        intro = self.day(proposed, 3, 14)
-        trial = self.day(intro, 5, 21)
+        intro = self.day(proposed, 5, 21)
+        trial = self.day(intro, 7, 28)
         active: date | None = self.day(trial, 49, 63)
         reason = None
         cancelled = rng.random() < 0.09
@@ -738,7 +740,8 @@ class _Planner:
             for day, status, reason in events:
                 if status == previous:
                     continue
-                at = _at(day, self.rng)
+                moment = _at(day, self.rng)
+                at = moment if at is None or moment > at else at + timedelta(minutes=5)  # same day: in order
                 self.plan.status_changes.append((index, {"from_status": previous, "to_status": status, "reason": reason,
                                                          "at": at, "by_user_id": None}))
                 previous = status
@@ -769,9 +772,23 @@ _PLANNING_ONLY = ("children", "ready_on", "left_on", "available_from", "availabl
 
 
 def _insert(table, rows: list[dict], batch_size: int, *, returning: bool = False) -> list[int]:
+    """Insert *rows* in batches; with *returning*, their new ids in the order of *rows*.
+
+    On PostgreSQL the ids are drawn from the table's sequence first and
+    inserted explicitly, which keeps every batch on psycopg's fast
+    ``executemany`` pipeline; elsewhere they come back through ``RETURNING``.
+    """
+    if not rows:
+        return []
     ids: list[int] = []
     statement = insert(table)
-    if returning:
+    if returning and db.session.get_bind().dialect.name == "postgresql":
+        ids = list(db.session.scalars(
+            text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"),
+            {"table": table.name, "n": len(rows)}))
+        rows = [{**row, "id": i} for row, i in zip(rows, ids)]
+        returning = False
+    elif returning:
         statement = statement.returning(table.c.id, sort_by_parameter_order=True)
     for start in range(0, len(rows), batch_size):
         chunk = rows[start:start + batch_size]
