@@ -18,8 +18,9 @@ SET_SCOPE = text(
     "SELECT set_config('koppel.tenant_id', :tenant_id, true), set_config('koppel.cross_tenant', :cross, true)"
 )
 
-TENANT_MATCH = "tenant_id = NULLIF(current_setting('koppel.tenant_id', true), '')::integer"
-CROSS_TENANT = "current_setting('koppel.cross_tenant', true) = 'on'"
+# Each setting is read once per statement (an InitPlan), not once per row.
+TENANT_MATCH = "tenant_id = (SELECT NULLIF(current_setting('koppel.tenant_id', true), '')::integer)"
+CROSS_TENANT = "(SELECT current_setting('koppel.cross_tenant', true)) = 'on'"
 
 
 def apply_scope(connection, scope) -> None:
@@ -35,14 +36,19 @@ def enable_statements(table: str, *, nullable_tenant: bool = False) -> list[str]
     With *nullable_tenant*, rows without a tenant may be inserted in any scope
     but are visible only in a cross-tenant scope (the audit log's platform events).
     """
-    check = f"({TENANT_MATCH}) OR ({CROSS_TENANT})"
-    if nullable_tenant:
-        check += " OR tenant_id IS NULL"
     return [
         f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
         f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
-        f"CREATE POLICY tenant_isolation ON {table} USING (({TENANT_MATCH}) OR ({CROSS_TENANT})) WITH CHECK ({check})",
+        policy_statement(table, nullable_tenant=nullable_tenant),
     ]
+
+
+def policy_statement(table: str, *, nullable_tenant: bool = False) -> str:
+    """CREATE POLICY tenant_isolation for *table*."""
+    check = f"({TENANT_MATCH}) OR ({CROSS_TENANT})"
+    if nullable_tenant:
+        check += " OR tenant_id IS NULL"
+    return f"CREATE POLICY tenant_isolation ON {table} USING (({TENANT_MATCH}) OR ({CROSS_TENANT})) WITH CHECK ({check})"
 
 
 def disable_statements(table: str) -> list[str]:

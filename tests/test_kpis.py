@@ -323,3 +323,19 @@ def test_an_empty_municipality_has_zeros_and_serialises(app, towns):
         assert k.registrations.total == 0 and k.matches.duration_days == kpis.Distribution()
         assert k.retention_12_months.rate is None and k.target is None and k.districts == []
         assert json.loads(json.dumps(k.to_dict()))["reference_date"] == "2026-06-15"
+
+
+def test_the_kpi_endpoints(client, world):
+    from core.auth import roles as R
+
+    last_year = f"from={date.today() - timedelta(days=365)}&to={date.today()}"
+    mine = client.get(f"/api/v1/aalten/kpis?{last_year}", headers=world.bearer(R.COORDINATOR))
+    assert mine.status_code == 200, mine.get_json()
+    assert mine.get_json()["matches"]["started"] == 1  # the world's one match in Aalten
+    regional = client.get(f"/api/v1/consortia/achterhoek/kpis?{last_year}", headers=world.bearer(R.CONSORTIUM_ADMIN))
+    assert regional.status_code == 200
+    body = regional.get_json()
+    assert len(body["municipalities"]) == 2 and body["total"]["matches"]["started"] == 2
+    assert client.get("/api/v1/consortia/nijmegen-regio/kpis", headers=world.bearer(R.CONSORTIUM_ADMIN)).status_code == 404
+    bad = client.get("/api/v1/aalten/kpis?from=2026-05-01", headers=world.bearer(R.COORDINATOR))
+    assert bad.status_code == 422 and "from" in bad.get_json()["errors"]["query"]

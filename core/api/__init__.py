@@ -10,6 +10,7 @@ def blueprints():
         evaluations,
         families,
         imports,
+        kpis,
         matches,
         municipalities,
         registrations,
@@ -17,4 +18,4 @@ def blueprints():
     )
 
     return [account.blp, municipalities.blp, audit_events.blp, consortia.blp, families.blp, matches.blp,
-            evaluations.blp, duplicates.blp, targets.blp, registrations.blp, imports.blp]
+            evaluations.blp, duplicates.blp, targets.blp, registrations.blp, imports.blp, kpis.blp]
