@@ -35,9 +35,14 @@ DEMO_USERS = [
 ]
 
 
+#: Generated programme data per demo municipality, written once (on an empty database).
+DEMO_FAMILIES, DEMO_MATCHES = 120, 40
+
+
 def seed() -> list[tuple[str, str, str]]:
-    """Apply the region files and create the demo users; safe to run again."""
-    from core.models import Consortium, Municipality
+    """Apply the region files, create the demo users and programme data; safe to run again."""
+    from core.models import Consortium, Family, Municipality
+    from core.programme import generator
 
     with cross_tenant_scope("platform-maintenance"):
         for path in onboarding.region_files():
@@ -58,6 +63,9 @@ def seed() -> list[tuple[str, str, str]]:
             where = municipality.name if municipality else consortium.name if consortium else "platform"
             rows.append((email, role, where))
         db.session.commit()
+        if db.session.scalar(select(Family.id).limit(1)) is None:
+            ids = db.session.scalars(select(Municipality.id).order_by(Municipality.id)).all()
+            generator.generate(ids, DEMO_FAMILIES, DEMO_MATCHES, seed=2026)
     return rows
 
 
