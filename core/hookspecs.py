@@ -1,0 +1,132 @@
+"""Hook specifications: the documentation for plugin authors.
+
+A Koppel plugin is a class that derives from :class:`core.policy.plugin.Plugin`
+(its name, kind, version, titles, description and configuration schema) and
+implements one or more of the hooks below, each method decorated with
+``@hookimpl``. Plugins are found through the entry point group
+``koppel.plugins``; the built-in ones in ``plugins/`` come in the same way.
+Installed is not enabled: a municipality's policy says which plugins run for
+it and with which configuration, and each enabled plugin is instantiated with
+that configuration (``self.config``, validated by the plugin's schema).
+
+Hooks get plain, read-only facts (:mod:`core.policy.types`), never database
+sessions or ORM objects, and return plain values. A hook that raises or runs
+longer than ``PLUGIN_TIMEOUT_SECONDS`` does not take the request down: its
+finding becomes an error and the decision "needs a coordinator". See
+``docs/plugins.md`` for a worked example.
+"""
+from __future__ import annotations
+
+import pluggy
+
+PROJECT = "koppel"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def koppel_eligibility(family, today):
+    """Judge whether a requesting family may take part.
+
+    :param family: :class:`~core.policy.types.FamilyFacts` of a requesting family.
+    :param today: the :class:`datetime.date` the decision is made on.
+    :return: a :class:`~core.policy.types.Finding` or a list of them, or None
+        when the rule does not apply. Set ``effect`` to ``"include"`` for a
+        rule that makes a family eligible and ``"exclude"`` for one that
+        rules it out; ``result`` is ``"met"``, ``"not_met"`` or ``"missing"``
+        (a fact the rule needs is not recorded). Name the facts you used in
+        ``facts`` and explain the outcome in plain words in ``explanation``.
+
+    Results are **collected** from every enabled eligibility plugin. A family
+    is eligible when at least one include finding is met and no exclude
+    finding is; an error, or only missing facts, makes the decision "needs a
+    coordinator".
+    """
+
+
+@hookspec
+def koppel_screening(family, today):
+    """Screen a family before it is matched (supporting families, and requesting ones' intake).
+
+    :param family: :class:`~core.policy.types.FamilyFacts` (check ``family.kind``).
+    :param today: the date of the screening.
+    :return: a :class:`~core.policy.types.Finding` or a list of them, or None
+        when the criterion does not apply to this kind of family; ``result``
+        is ``"pass"``, ``"fail"`` or ``"missing"``.
+
+    Results are **collected**. The screening passes when every finding
+    passes, fails when any fails, and otherwise needs a coordinator.
+    """
+
+
+@hookspec(firstresult=True)
+def koppel_funding_statement(activity):
+    """State the programme's costs for a period, as the active funding model computes them.
+
+    :param activity: :class:`~core.policy.types.FundingActivity` (the period,
+        the municipality, its consortium's members, matches started and
+        active months, outcomes).
+    :return: a :class:`~core.policy.types.FundingStatement`: what the
+        municipality owes, what each fund pays, the consortium's split across
+        its members, and the avoided costs with the source of each figure.
+
+    **First result wins**; a policy enables one funding model at a time.
+    """
+
+
+@hookspec(firstresult=True)
+def koppel_render_report(report, media_format):
+    """Render a report to bytes in one format.
+
+    :param report: a :class:`~core.policy.types.Report` (a title and sections
+        of columns and rows, optionally a chart per section).
+    :param media_format: the format asked for, e.g. ``"csv"``, ``"xlsx"``,
+        ``"pdf"``, ``"json"``.
+    :return: a :class:`~core.policy.types.RenderedReport` (content, media
+        type, file extension) when this plugin renders *media_format*, else None.
+
+    **First result wins**: the first enabled plugin that renders the format.
+    """
+
+
+@hookspec
+def koppel_match_score(requesting, supporting, today):
+    """Score how well a supporting family fits a requesting family.
+
+    :param requesting: :class:`~core.policy.types.FamilyFacts` of the requesting family.
+    :param supporting: :class:`~core.policy.types.FamilyFacts` of a supporting family.
+    :param today: the date of the suggestion.
+    :return: a :class:`~core.policy.types.ScoreComponent` (a score from 0 to
+        1, its weight, and the reason in plain words; ``veto=True`` rules the
+        pair out), a list of them, or None.
+
+    Results are **collected**; the suggestions are ranked by the weighted mean
+    of all components, vetoed pairs left out.
+    """
+
+
+@hookspec(firstresult=True)
+def koppel_evaluation_plan(match):
+    """Say when the evaluations of a match fall due.
+
+    :param match: :class:`~core.policy.types.MatchFacts` (its state and dates).
+    :return: a list of :class:`~core.policy.types.PlannedEvaluation` (kind,
+        moment, due date) for the match as it stands now.
+
+    **First result wins**. Without an enabled evaluation plan the platform's
+    default applies (trial end after 8 weeks, every 6 months, an extension
+    decision 4 weeks before the planned end, and the end).
+    """
+
+
+@hookspec
+def koppel_outcome_instrument():
+    """Describe the questions and scales an evaluation asks.
+
+    :return: an :class:`~core.policy.types.Instrument` (name, and questions
+        with Dutch and English text and a scale).
+
+    Results are **collected**: an evaluation asks the questions of every
+    enabled instrument.
+    """

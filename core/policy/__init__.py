@@ -1,0 +1,1 @@
+"""Policy: pluggy plugins that decide, per municipality, with versioned configuration."""

@@ -1,0 +1,190 @@
+"""The plain, read-only values that hooks receive and return (see :mod:`core.hookspecs`)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+# --- what plugins are given ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PersonFacts:
+    role: str  # adult | child
+    age: int | None  # whole years on the day of the decision; None when the birth date is unknown
+    date_of_birth: date | None = None
+    vog_issued_on: date | None = None
+
+
+@dataclass(frozen=True)
+class FamilyFacts:
+    """What is recorded about a family, as of the decision's day."""
+
+    id: int
+    kind: str  # requesting | supporting
+    status: str
+    members: tuple[PersonFacts, ...] = ()
+    problem_areas: frozenset[str] = frozenset()
+    household_income: int | None = None  # net euros a month
+    arrival_year: int | None = None
+    in_professional_care: bool = False
+    triage_outcome: str | None = None
+    references_checked: int = 0
+    training_attended_on: date | None = None
+    home_visit_on: date | None = None
+    agreement_signed_on: date | None = None
+    approvals: tuple[int, ...] = ()  # ids of the coordinators who approved (four eyes)
+    consents: frozenset[str] = frozenset()  # purposes with consent in force
+    district_code: str | None = None
+    neighbourhood_code: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    languages: frozenset[str] = frozenset()
+    availability: dict = field(default_factory=dict)  # {"mon": ["morning", ...]}
+    weekends: bool = False
+    overnight: bool = False
+    support_kinds: frozenset[str] = frozenset()
+    capacity_children: int | None = None
+    capacity_age_min: int | None = None
+    capacity_age_max: int | None = None
+    children_placed: int = 0  # children in the supporting family's open matches
+    wishes: str | None = None
+    preferences: str | None = None
+
+    @property
+    def adults(self) -> tuple[PersonFacts, ...]:
+        return tuple(m for m in self.members if m.role == "adult")
+
+    @property
+    def children(self) -> tuple[PersonFacts, ...]:
+        return tuple(m for m in self.members if m.role == "child")
+
+
+@dataclass(frozen=True)
+class MatchFacts:
+    id: int
+    state: str
+    proposed_on: date
+    introduction_on: date | None = None
+    trial_on: date | None = None
+    active_on: date | None = None
+    ended_on: date | None = None
+    planned_end_on: date | None = None
+    extensions: int = 0
+
+
+@dataclass(frozen=True)
+class MunicipalityFacts:
+    id: int
+    name: str
+    inhabitants: int
+    matches_started: int = 0  # in the period
+
+
+@dataclass(frozen=True)
+class FundingActivity:
+    """What a funding model needs to state the costs of one municipality for a period."""
+
+    period_start: date
+    period_end: date
+    municipality: MunicipalityFacts
+    consortium_members: tuple[MunicipalityFacts, ...] = ()  # the municipality included
+    matches_started: int = 0
+    active_match_months: Decimal = Decimal(0)
+    outcomes: dict = field(default_factory=dict)  # outcome code -> matches ended with it in the period
+
+
+# --- what plugins return ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One rule's verdict on one family, with the facts it used and why."""
+
+    rule: str
+    result: str  # eligibility: met | not_met | missing; screening: pass | fail | missing; error (set by Koppel)
+    explanation: str
+    facts: dict = field(default_factory=dict)
+    effect: str = "include"  # eligibility only: include | exclude
+
+
+@dataclass(frozen=True)
+class ScoreComponent:
+    criterion: str
+    score: float  # 0 (no fit) to 1 (perfect fit)
+    weight: float
+    reason: str
+    veto: bool = False  # rules the pair out whatever the other scores
+
+
+@dataclass(frozen=True)
+class PlannedEvaluation:
+    kind: str  # trial_end | periodic | extension_decision | end
+    moment: str  # start | review | end
+    due_on: date
+
+
+@dataclass(frozen=True)
+class Question:
+    key: str
+    text: dict  # {"nl": ..., "en": ...}
+    scale_min: int
+    scale_max: int
+    labels: dict = field(default_factory=dict)  # optional: {"nl": [...], "en": [...]}
+
+
+@dataclass(frozen=True)
+class Instrument:
+    name: str
+    title: dict
+    questions: tuple[Question, ...]
+
+
+@dataclass(frozen=True)
+class CostLine:
+    description: str
+    amount: Decimal
+    source: str | None = None  # where a figure comes from (avoided costs)
+
+
+@dataclass(frozen=True)
+class FundingStatement:
+    model: str
+    period_start: date
+    period_end: date
+    lines: tuple[CostLine, ...]  # what the programme costs in the period
+    total: Decimal
+    municipality_pays: Decimal
+    funds_pay: dict  # fund name -> Decimal
+    consortium_split: dict  # municipality name -> Decimal
+    avoided_costs: tuple[CostLine, ...]
+    avoided_total: Decimal
+
+
+@dataclass(frozen=True)
+class Chart:
+    kind: str  # bar | line
+    x_column: str
+    y_columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple, ...]
+    chart: Chart | None = None
+
+
+@dataclass(frozen=True)
+class Report:
+    title: str
+    sections: tuple[Section, ...]
+    subtitle: str | None = None
+
+
+@dataclass(frozen=True)
+class RenderedReport:
+    content: bytes
+    media_type: str
+    extension: str  # without the dot
