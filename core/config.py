@@ -79,6 +79,8 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "LOGIN_FAILURE_WINDOW": timedelta(minutes=15),
         "API_TOKEN_DEFAULT_DAYS": int(env.get("API_TOKEN_DEFAULT_DAYS", "90")),
         "AUTH_CACHE_SECONDS": float(env.get("AUTH_CACHE_SECONDS", "10")),
+        # A policy plugin's hook call that takes longer counts as failed (the decision needs a coordinator).
+        "PLUGIN_TIMEOUT_SECONDS": float(env.get("PLUGIN_TIMEOUT_SECONDS", "2")),
         # flask-smorest / OpenAPI
         "API_TITLE": "Koppel API",
         "API_VERSION": "v1",

@@ -78,6 +78,9 @@ def add_municipality(consortium: Consortium, **values) -> Municipality:
     municipality = Municipality(consortium=consortium, **data)
     db.session.add(municipality)
     db.session.flush()
+    from core.policy.service import start_from_template
+
+    start_from_template(municipality)
     return municipality
 
 

@@ -13,9 +13,10 @@ def blueprints():
         kpis,
         matches,
         municipalities,
+        policy,
         registrations,
         targets,
     )
 
     return [account.blp, municipalities.blp, audit_events.blp, consortia.blp, families.blp, matches.blp,
-            evaluations.blp, duplicates.blp, targets.blp, registrations.blp, imports.blp, kpis.blp]
+            evaluations.blp, duplicates.blp, targets.blp, registrations.blp, imports.blp, kpis.blp, policy.blp]

@@ -13,6 +13,7 @@ from core.api.common import PageQuerySchema, get_child_or_404, get_or_404, keyse
 from core.auth import roles as R
 from core.auth.access import requires
 from core.extensions import db
+from core.policy import decide
 from core.programme import consent as consent_service
 from core.programme import contacts, decisions, families
 from core.programme import schemas as S
@@ -226,8 +227,10 @@ def record_intake(data, family_id):
 @blp.arguments(S.TriageSchema)
 @blp.response(200, FamilyDetailSchema)
 def record_triage(data, family_id):
+    """Record the triage; the municipality's eligibility plugins then decide (the decision is stored)."""
     family = get_or_404(Family, family_id)
     families.record_triage(family, data["outcome"], data["on"])
+    decide.decide("eligibility", family, data["on"])
     db.session.commit()
     return _show(family)
 

@@ -147,3 +147,34 @@ def call(manager: pluggy.PluginManager, hook_name: str, timeout: float, **kwargs
                           hook_name, timeout, extra={"plugin": impl.plugin_name, "plugin_version": impl.plugin.version})
             done.append(HookResult(impl.plugin_name, impl.plugin.version, error=reason))
     return list(done)
+
+
+def call_many(manager: pluggy.PluginManager, hook_name: str, timeout: float, calls: list[dict]) -> list[list[HookResult]]:
+    """:func:`call` for many argument sets in one worker job (matching scores many pairs at once).
+
+    The time limit holds for the whole batch; on a timeout, the calls not
+    finished get an error result each.
+    """
+    hook = getattr(manager.hook, hook_name)
+    first_only = bool(hook.spec and hook.spec.opts.get("firstresult"))
+    results: list[list[HookResult]] = []
+
+    def run_all():
+        for kwargs in calls:
+            done: list[HookResult] = []
+            _run(hook, kwargs, done, first_only)
+            results.append(done)
+
+    if timeout <= 0:
+        run_all()
+        return results
+    future = _executor.submit(run_all)
+    try:
+        future.result(timeout=timeout)
+    except FutureTimeout:
+        log.error("plugins timed out in %s after %g s (%d of %d calls done)", hook_name, timeout, len(results), len(calls))
+        finished = list(results)
+        missing = [HookResult(impl.plugin_name, impl.plugin.version, error=f"timed out after {timeout:g} s")
+                   for impl in reversed(hook.get_hookimpls())]
+        return finished + [missing for _ in range(len(calls) - len(finished))]
+    return results

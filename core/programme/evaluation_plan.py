@@ -1,9 +1,10 @@
 """When the evaluations of a match fall due.
 
-The default plan (until a tenant's evaluation-plan plugin takes over): the
-end of the trial after 8 weeks; then every 6 months while active; an
-extension decision 4 weeks before the planned end; and an end evaluation at
-the planned end. Scheduling again (after an extension) replaces the open,
+The municipality's evaluation-plan plugin decides when its policy enables
+one; otherwise (or when the plugin fails) the default plan applies: the end
+of the trial after 8 weeks; then every 6 months while active; an extension
+decision 4 weeks before the planned end; and an end evaluation at the
+planned end. Scheduling again (after an extension) replaces the open,
 not yet completed items, so nothing is due twice.
 """
 from __future__ import annotations
@@ -31,7 +32,19 @@ def add_months(day: date, months: int) -> date:
 
 
 def plan(match: Match) -> list[tuple[str, str, date]]:
-    """(kind, moment, due date) of every evaluation *match* should have now."""
+    """(kind, moment, due date) of every evaluation *match* should have now, by the municipality's policy."""
+    from core.policy import facts, service
+
+    policy = service.current(match.tenant_id)
+    if "evaluation_plan" in policy.kinds():
+        for result in policy.call("koppel_evaluation_plan", match=facts.match(match)):
+            if result.error is None and result.value is not None:
+                return [(p.kind, p.moment, p.due_on) for p in result.value]
+    return default_plan(match)
+
+
+def default_plan(match: Match) -> list[tuple[str, str, date]]:
+    """The platform's plan when the policy has none."""
     items = []
     if match.trial_on:
         items.append(("trial_end", "start", match.trial_on + TRIAL))

@@ -1,0 +1,78 @@
+"""Screening and eligibility decisions made by the municipality's policy plugins.
+
+The plugins give findings; the rules below combine them into an outcome;
+the decision is stored with every finding (which rule, which plugin version,
+met or not, the facts used, the explanation) and the policy version.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from core.policy import facts as facts_module
+from core.policy import service
+from core.policy.types import Finding
+from core.programme import decisions
+
+EXPECTED = {"eligibility": ({"met", "not_met", "missing"}, {"include", "exclude"}),
+            "screening": ({"pass", "fail", "missing"}, {"include"})}
+HOOKS = {"eligibility": "koppel_eligibility", "screening": "koppel_screening"}
+
+
+def _finding(kind: str, plugin: str, version: str, value) -> dict:
+    results, effects = EXPECTED[kind]
+    if not isinstance(value, Finding) or value.result not in results or value.effect not in effects:
+        return {"rule": plugin, "plugin": plugin, "plugin_version": version, "result": "error", "effect": None,
+                "facts": {}, "explanation": f"the plugin returned {value!r}, not a {kind} finding"}
+    return {"rule": value.rule, "plugin": plugin, "plugin_version": version, "result": value.result,
+            "effect": value.effect if kind == "eligibility" else None, "facts": value.facts,
+            "explanation": value.explanation}
+
+
+def findings_of(kind: str, results) -> list[dict]:
+    """Every plugin's findings as stored dicts; a failed plugin becomes an error finding."""
+    found = []
+    for result in results:
+        if result.error:
+            found.append({"rule": result.plugin, "plugin": result.plugin, "plugin_version": result.version,
+                          "result": "error", "effect": None, "facts": {},
+                          "explanation": f"the plugin failed: {result.error}"})
+            continue
+        values = result.value if isinstance(result.value, (list, tuple)) else [result.value]
+        found += [_finding(kind, result.plugin, result.version, v) for v in values if v is not None]
+    return found
+
+
+def outcome(kind: str, findings: list[dict]) -> str:
+    """Combine findings: see the hook specifications for the rules."""
+    results = [f["result"] for f in findings]
+    if not findings or "error" in results:
+        return "needs_coordinator"
+    if kind == "screening":
+        if "fail" in results:
+            return "failed"
+        return "needs_coordinator" if "missing" in results else "passed"
+    if any(f["effect"] == "exclude" and f["result"] == "met" for f in findings):
+        return "not_eligible"
+    if any(f["effect"] == "include" and f["result"] == "met" for f in findings):
+        return "eligible"
+    if any(f["effect"] == "include" and f["result"] == "missing" for f in findings):
+        return "needs_coordinator"
+    return "not_eligible"
+
+
+def evaluate(kind: str, policy: service.ActivePolicy, family_facts, today: date) -> tuple[str, list[dict]]:
+    """The outcome and findings of *policy* for one family; writes nothing."""
+    findings = findings_of(kind, policy.call(HOOKS[kind], family=family_facts, today=today))
+    if not findings:
+        findings = [{"rule": "policy", "plugin": None, "plugin_version": None, "result": "missing", "effect": None,
+                     "facts": {"policy_version": policy.version},
+                     "explanation": f"no {kind} plugin of this municipality's policy applies to this family"}]
+    return outcome(kind, findings), findings
+
+
+def decide(kind: str, family, today: date | None = None):
+    """Run the municipality's policy on *family* and store the decision (the caller commits)."""
+    today = today or date.today()
+    policy = service.current(family.tenant_id)
+    result, findings = evaluate(kind, policy, facts_module.family(family, today), today)
+    return decisions.record(family, kind, result, findings, policy.version or None)

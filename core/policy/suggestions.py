@@ -1,0 +1,72 @@
+"""Match suggestions: supporting families ranked for a requesting family by the matching plugins."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date
+
+from sqlalchemy import select
+
+from core.errors import Conflict
+from core.extensions import db
+from core.policy import facts as facts_module
+from core.policy import service
+from core.policy.types import ScoreComponent
+from core.programme import vocabulary as V
+from core.programme.models import Family
+
+
+@dataclass
+class Suggestion:
+    family_id: int
+    display_name: str
+    score: float  # the weighted mean of the components, 0 to 1
+    components: list[dict]
+
+
+def suggest(requesting: Family, limit: int = 10, today: date | None = None) -> list[Suggestion]:
+    """The best supporting families for *requesting*, best first, with every component's reason.
+
+    Candidates are the municipality's available (or matched, with room left)
+    supporting families; a pair that a plugin vetoes, or whose scoring
+    failed, is left out.
+    """
+    today = today or date.today()
+    if requesting.kind != V.REQUESTING:
+        raise Conflict("suggestions are made for requesting families")
+    policy = service.current(requesting.tenant_id)
+    if "matching" not in policy.kinds():
+        raise Conflict("this municipality's policy enables no matching plugin")
+    candidates = dict(db.session.execute(select(Family.id, Family.display_name).where(
+        Family.kind == V.SUPPORTING, Family.status.in_((V.AVAILABLE, V.MATCHED)))).all())
+    facts = facts_module.families([requesting.id, *candidates], today)
+    mine = facts[requesting.id]
+    ids = sorted(candidates)
+    scored = policy.call_many("koppel_match_score", [
+        {"requesting": mine, "supporting": facts[i], "today": today} for i in ids])
+    suggestions = []
+    for family_id, results in zip(ids, scored):
+        components = _components(results)
+        if components is None:
+            continue
+        weight = sum(c["weight"] for c in components)
+        score = sum(c["score"] * c["weight"] for c in components) / weight if weight else 0.0
+        suggestions.append(Suggestion(family_id, candidates[family_id], round(score, 4), components))
+    suggestions.sort(key=lambda s: (-s.score, s.family_id))
+    return suggestions[:limit]
+
+
+def _components(results) -> list[dict] | None:
+    """The pair's components, or None when it is vetoed or a plugin failed for it."""
+    components = []
+    for result in results:
+        if result.error:
+            return None
+        values = result.value if isinstance(result.value, (list, tuple)) else [result.value]
+        for value in values:
+            if value is None:
+                continue
+            if not isinstance(value, ScoreComponent) or value.veto:
+                return None
+            components.append({**asdict(value), "plugin": result.plugin,
+                               "score": min(1.0, max(0.0, float(value.score)))})
+    return components
