@@ -1,0 +1,230 @@
+"""Per-municipality policies through the API: versions, validation, templates, decisions, preview, suggestions."""
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select, text
+
+from core.auth import roles as R
+from core.extensions import db
+from core.policy import service
+from core.programme.models import Evaluation
+from tenants.context import tenant_scope
+
+POVERTY_120 = {"eligibility.poverty": {"percentage": 120}, "eligibility.exclusions": {}}
+NO_CONDITIONS = {"eligibility.no_conditions": {}, "eligibility.exclusions": {}}
+
+
+def _put(client, world, slug, plugins, token=R.TENANT_ADMIN, **extra):
+    headers = world.bearer(token) if slug == "aalten" else world.bearer("druten")
+    return client.put(f"/api/v1/{slug}/policy", json={"plugins": plugins, **extra}, headers=headers)
+
+
+def _same_family(api_client, headers, slug, income):
+    """A single parent with two children and the given income, registered in *slug*."""
+    body = {"kind": "requesting", "display_name": "Familie Gelijk", "household_income": income,
+            "problem_areas": ["overload"], "members": [
+                {"role": "adult", "first_name": "Sanne", "date_of_birth": "1991-02-03"},
+                {"role": "child", "first_name": "Noor", "date_of_birth": "2019-04-05"},
+                {"role": "child", "first_name": "Mees", "date_of_birth": "2021-06-07"}]}
+    response = api_client.post(f"/api/v1/{slug}/families", json=body, headers=headers)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["id"]
+
+
+def test_two_municipalities_decide_differently_on_the_same_facts(client, world):
+    assert _put(client, world, "aalten", POVERTY_120).status_code == 201
+    assert _put(client, world, "druten", NO_CONDITIONS).status_code == 201
+    aalten, druten = world.bearer(R.COORDINATOR), world.bearer("druten")
+    in_aalten = _same_family(client, aalten, "aalten", income=2000)
+    in_druten = _same_family(client, druten, "druten", income=2000)
+    a = client.post(f"/api/v1/aalten/families/{in_aalten}/eligibility-decision", headers=aalten).get_json()
+    d = client.post(f"/api/v1/druten/families/{in_druten}/eligibility-decision", headers=druten).get_json()
+    assert (a["outcome"], a["policy_version"]) == ("not_eligible", 1)
+    assert (d["outcome"], d["policy_version"]) == ("eligible", 1)
+    poverty = next(f for f in a["findings"] if f["rule"] == "eligibility.poverty")
+    assert poverty["result"] == "not_met" and poverty["plugin_version"] == "1.0.0"
+    assert poverty["facts"]["income"] == 2000 and poverty["facts"]["threshold"] == 1680
+    assert "above the limit" in poverty["explanation"]
+    assert any(f["rule"] == "eligibility.no_conditions" and f["result"] == "met" for f in d["findings"])
+
+
+def test_a_policy_change_and_a_new_decision_keep_both_in_the_history(client, world):
+    _put(client, world, "aalten", POVERTY_120)
+    coordinator = world.bearer(R.COORDINATOR)
+    family = _same_family(client, coordinator, "aalten", income=1600)
+    first = client.post(f"/api/v1/aalten/families/{family}/eligibility-decision", headers=coordinator).get_json()
+    assert first["outcome"] == "eligible"  # 1600 <= 1680
+    changed = _put(client, world, "aalten", {**POVERTY_120, "eligibility.poverty": {"percentage": 110}},
+                   note="Armoedegrens naar 110 %")
+    assert changed.status_code == 201
+    assert changed.get_json()["change"]["reconfigured"] == {"eligibility.poverty": {"percentage": [120, 110]}}
+    second = client.post(f"/api/v1/aalten/families/{family}/eligibility-decision", headers=coordinator).get_json()
+    assert (second["outcome"], second["policy_version"]) == ("not_eligible", 2)  # 1600 > 1540
+    history = client.get(f"/api/v1/aalten/families/{family}/decisions", headers=coordinator).get_json()
+    assert [(d["outcome"], d["policy_version"]) for d in history] == [("not_eligible", 2), ("eligible", 1)]
+    versions = client.get("/api/v1/aalten/policy/versions", headers=world.bearer(R.TENANT_ADMIN)).get_json()
+    assert [v["version"] for v in versions] == [2, 1] and versions[0]["note"] == "Armoedegrens naar 110 %"
+
+
+def test_a_bad_configuration_is_refused_and_the_old_policy_stays(client, world, owner_engine):
+    _put(client, world, "aalten", POVERTY_120)
+    bad = _put(client, world, "aalten", {"eligibility.poverty": {"percentage": 5000}, "eligibility.nonsense": {}})
+    assert bad.status_code == 422
+    errors = bad.get_json()["errors"]["json"]["plugins"]
+    assert "percentage" in errors["eligibility.poverty"] and errors["eligibility.nonsense"] == ["no such plugin is installed"]
+    two_funding = _put(client, world, "aalten", {"funding.lump_sum": {}, "funding.per_match": {}})
+    assert "one funding plugin at a time" in two_funding.get_json()["errors"]["json"]["plugins"]["_policy"][0]
+    current = client.get("/api/v1/aalten/policy", headers=world.bearer(R.TENANT_ADMIN)).get_json()
+    assert current["version"] == 1 and current["plugins"]["eligibility.poverty"]["percentage"] == 120
+    same = _put(client, world, "aalten", POVERTY_120)
+    assert same.status_code == 409
+
+
+def test_the_catalogue_lists_installed_plugins_and_only_enabled_ones_run(client, world):
+    _put(client, world, "aalten", POVERTY_120)
+    body = client.get("/api/v1/aalten/policy", headers=world.bearer(R.TENANT_ADMIN)).get_json()
+    catalogue = {p["name"]: p for p in body["catalogue"]}
+    assert catalogue["eligibility.poverty"]["enabled"] and not catalogue["eligibility.kopp_kov"]["enabled"]
+    assert catalogue["eligibility.kopp_kov"]["title"]["nl"] and catalogue["eligibility.kopp_kov"]["default_config"] is not None
+    assert {"eligibility", "screening", "funding", "report_format", "matching", "evaluation_plan",
+            "outcome_instrument"} <= {p["kind"] for p in body["catalogue"]}
+
+
+def test_policy_changes_are_audited(client, world, owner_engine):
+    _put(client, world, "aalten", POVERTY_120)
+    with owner_engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT set_config('koppel.cross_tenant', 'on', true)"))
+        row = conn.execute(text("SELECT actor, tenant_id FROM audit_event WHERE action = 'policy.change'")).one()
+    assert row.actor == "token:tenant_admin token" and row.tenant_id == world.ids["aalten"]
+
+
+def test_only_tenant_admins_change_the_policy(client, world):
+    assert _put(client, world, "aalten", POVERTY_120, token=R.COORDINATOR).status_code == 403
+
+
+def test_new_members_start_from_the_template_and_deviations_are_listed(app, client, world):
+    admin = world.bearer(R.CONSORTIUM_ADMIN)
+    template = {"eligibility.kopp_kov": {}, "eligibility.exclusions": {}, "screening.vog": {}}
+    assert client.put("/api/v1/consortia/achterhoek/policy-template", json={"plugins": template},
+                      headers=admin).status_code == 200
+    created = client.post("/api/v1/consortia/achterhoek/municipalities", headers=admin,
+                          json={"name": "Lochem", "cbs_code": "GM0262", "slug": "lochem", "inhabitants": 34000})
+    assert created.status_code == 201
+    with app.app_context():
+        lochem_id = db.session.execute(text("SELECT id FROM municipality WHERE slug = 'lochem'")).scalar()
+        assert service.current(lochem_id).plugins.keys() == template.keys()
+    _put(client, world, "aalten", POVERTY_120)
+    deviations = {d["municipality"]: d for d in client.get("/api/v1/consortia/achterhoek/policy-deviations",
+                                                           headers=admin).get_json()}
+    assert deviations["lochem"] == {"municipality": "lochem", "enabled": [], "disabled": [], "reconfigured": {}}
+    assert deviations["aalten"]["enabled"] == ["eligibility.poverty"]
+    assert deviations["aalten"]["disabled"] == ["eligibility.kopp_kov", "screening.vog"]
+    assert deviations["berkelland"]["disabled"] == ["eligibility.exclusions", "eligibility.kopp_kov", "screening.vog"]
+
+
+def test_the_impact_preview_counts_without_writing(client, world, owner_engine):
+    _put(client, world, "aalten", POVERTY_120)
+    coordinator = world.bearer(R.COORDINATOR)
+    incomes = [1500, 1650, 1700, 1800, 2500]  # thresholds: 120 % = 1680, 130 % = 1820
+    for income in incomes:
+        _same_family(client, coordinator, "aalten", income=income)
+    with owner_engine.begin() as conn:
+        before = conn.execute(text("SELECT count(*) FROM policy_version")).scalar()
+    preview = client.post("/api/v1/aalten/policy/preview", headers=world.bearer(R.TENANT_ADMIN),
+                          json={"plugins": {**POVERTY_120, "eligibility.poverty": {"percentage": 130}}}).get_json()
+    assert len(preview["become_eligible"]) == 2  # 1700 and 1800
+    assert preview["lose_eligibility"] == []
+    assert preview["summary"].startswith("2 of ")
+    stricter = client.post("/api/v1/aalten/policy/preview", headers=world.bearer(R.TENANT_ADMIN),
+                           json={"plugins": {**POVERTY_120, "eligibility.poverty": {"percentage": 100}}}).get_json()
+    assert len(stricter["lose_eligibility"]) == 2  # 1500 and 1650 are above 1400
+    with owner_engine.begin() as conn:
+        assert conn.execute(text("SELECT count(*) FROM policy_version")).scalar() == before
+
+
+def test_no_enabled_rules_means_a_coordinator_decides(client, world):
+    coordinator = world.bearer(R.COORDINATOR)
+    family = _same_family(client, coordinator, "aalten", income=1000)
+    decision = client.post(f"/api/v1/aalten/families/{family}/eligibility-decision", headers=coordinator).get_json()
+    assert decision["outcome"] == "needs_coordinator" and decision["policy_version"] is None
+    assert "no eligibility plugin" in decision["findings"][0]["explanation"]
+
+
+def test_triage_runs_the_eligibility_plugins(client, world):
+    _put(client, world, "aalten", NO_CONDITIONS)
+    coordinator = world.bearer(R.COORDINATOR)
+    family = _same_family(client, coordinator, "aalten", income=1000)
+    client.post(f"/api/v1/aalten/families/{family}/triage", json={"outcome": "too_heavy_referred"}, headers=coordinator)
+    latest = client.get(f"/api/v1/aalten/families/{family}/decisions", headers=coordinator).get_json()[0]
+    assert latest["outcome"] == "not_eligible"
+    assert any(f["effect"] == "exclude" and f["result"] == "met" for f in latest["findings"])
+
+
+def test_screening_of_a_supporting_family(client, world):
+    _put(client, world, "aalten", {"screening.vog": {}, "screening.references": {}})
+    coordinator = world.bearer(R.COORDINATOR)
+    family = world.records["aalten"]["supporting"]  # one adult with a recent VOG, no references checked
+    decision = client.post(f"/api/v1/aalten/families/{family}/screening-decision", headers=coordinator).get_json()
+    results = {f["rule"]: f["result"] for f in decision["findings"]}
+    assert results == {"screening.vog": "pass", "screening.references": "fail"}
+    assert decision["outcome"] == "failed"
+
+
+def _create(client, headers, body, *statuses):
+    family = client.post("/api/v1/aalten/families", json=body, headers=headers)
+    assert family.status_code == 201, family.get_json()
+    for status in statuses:
+        moved = client.post(f"/api/v1/aalten/families/{family.get_json()['id']}/status", json={"status": status},
+                            headers=headers)
+        assert moved.status_code == 200, moved.get_json()
+    return family.get_json()["id"]
+
+
+MATCHING = {"matching.proximity": {}, "matching.availability": {}, "matching.ages": {}, "matching.capacity": {},
+            "matching.language": {}, "matching.wishes": {}}
+
+
+def test_match_suggestions_are_ranked_with_reasons(client, world):
+    _put(client, world, "aalten", MATCHING)
+    coordinator = world.bearer(R.COORDINATOR)
+    near = {"kind": "supporting", "display_name": "Dichtbij", "district_code": "WK019701",
+            "neighbourhood_code": "BU01970101", "capacity_children": 2, "capacity_age_min": 0, "capacity_age_max": 12,
+            "availability": {"wed": ["afternoon"]}, "languages": ["nl"]}
+    far = {**near, "display_name": "Ver weg", "district_code": "WK019709", "neighbourhood_code": "BU01970909"}
+    full = {**near, "display_name": "Vol", "capacity_children": 0}
+    ids = {}
+    for body in (near, far, full):
+        ids[body["display_name"]] = _create(client, coordinator, body, "screening", "available")
+    requesting = client.post("/api/v1/aalten/families", headers=coordinator, json={
+        "kind": "requesting", "display_name": "Zoekt", "district_code": "WK019701", "neighbourhood_code": "BU01970101",
+        "availability": {"wed": ["afternoon"]}, "languages": ["nl"],
+        "members": [{"role": "adult", "first_name": "A"}, {"role": "child", "first_name": "B",
+                                                            "date_of_birth": "2020-01-01"}]}).get_json()["id"]
+    found = client.get(f"/api/v1/aalten/families/{requesting}/match-suggestions", headers=coordinator).get_json()
+    names = [s["display_name"] for s in found]
+    assert names.index("Dichtbij") < names.index("Ver weg")
+    assert "Vol" not in names  # no room left: vetoed
+    best = found[0]
+    assert best["display_name"] == "Dichtbij" and 0 < best["score"] <= 1
+    assert {c["plugin"] for c in best["components"]} == set(MATCHING)
+    assert all(c["reason"] for c in best["components"])
+
+
+def test_an_evaluation_plan_plugin_schedules_the_evaluations(app, client, world):
+    _put(client, world, "aalten", {"evaluation_plan.standard": {"trial_weeks": 4}})
+    coordinator = world.bearer(R.COORDINATOR)
+    supporting_id = world.records["aalten"]["supporting"]  # room for 3, 1 placed
+    other = _create(client, coordinator, {"kind": "requesting", "display_name": "Nog een"}, "intake", "waiting")
+    for purpose in ("processing", "evaluation_contact"):
+        client.post(f"/api/v1/aalten/families/{other}/consents", headers=coordinator,
+                    json={"purpose": purpose, "wording_version": "v1", "given_on": "2026-01-01"})
+    match = client.post("/api/v1/aalten/matches", headers=coordinator, json={
+        "requesting_family_id": other, "supporting_family_id": supporting_id, "proposed_on": "2026-09-01"}).get_json()
+    for action in ("introduce", "start-trial"):
+        tag = client.get(f"/api/v1/aalten/matches/{match['id']}", headers=coordinator).headers["ETag"]
+        assert client.post(f"/api/v1/aalten/matches/{match['id']}/{action}", json={"on": "2026-10-01"},
+                           headers={**coordinator, "If-Match": tag}).status_code == 200
+    with app.app_context(), tenant_scope(world.ids["aalten"]):
+        due = db.session.scalars(select(Evaluation.due_on).where(Evaluation.match_id == match["id"])).all()
+    assert due == [date(2026, 10, 1) + timedelta(weeks=4)]
