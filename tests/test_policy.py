@@ -228,3 +228,19 @@ def test_an_evaluation_plan_plugin_schedules_the_evaluations(app, client, world)
     with app.app_context(), tenant_scope(world.ids["aalten"]):
         due = db.session.scalars(select(Evaluation.due_on).where(Evaluation.match_id == match["id"])).all()
     assert due == [date(2026, 10, 1) + timedelta(weeks=4)]
+
+
+def test_the_funding_statement_by_the_active_model(client, world):
+    plugins = {"funding.lump_sum": {"amount_per_year": "36500.00"}, "report.csv": {}}
+    assert _put(client, world, "aalten", plugins).status_code == 201
+    admin = world.bearer(R.TENANT_ADMIN)
+    statement = client.get("/api/v1/aalten/funding-statement?year=2025", headers=admin)
+    assert statement.status_code == 200, statement.get_json()
+    body = statement.get_json()
+    assert body["model"] == "funding.lump_sum" and body["total"] == "36500.00"
+    csv_file = client.get("/api/v1/aalten/funding-statement?year=2025&format=csv", headers=admin)
+    assert csv_file.status_code == 200 and csv_file.mimetype.startswith("text/csv")
+    assert "36500" in csv_file.get_data(as_text=True).replace(".", "").replace(",", "") or "36.500" in csv_file.get_data(as_text=True)
+    assert client.get("/api/v1/aalten/funding-statement?year=2025&format=pdf", headers=admin).status_code == 409
+    assert client.get("/api/v1/aalten/funding-statement", headers=world.bearer(R.FUNDER)).status_code == 200
+    assert client.get("/api/v1/aalten/funding-statement", headers=world.bearer(R.COORDINATOR)).status_code == 403

@@ -1,7 +1,11 @@
 """Policies: a municipality's plugins and versions, previews, the consortium template; decisions and suggestions."""
 from __future__ import annotations
 
-from flask import g
+import json
+from dataclasses import asdict
+from datetime import date
+
+from flask import Response, g
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
@@ -10,7 +14,7 @@ from core.api.families import DecisionOutSchema
 from core.auth import roles as R
 from core.auth.access import CONSORTIUM, requires
 from core.extensions import db
-from core.policy import decide, manager, preview, service, suggestions
+from core.policy import decide, funding, manager, preview, service, suggestions
 from core.programme.models import Family
 
 blp = Blueprint("policy", __name__, url_prefix="/api/v1", description="Policies and their plugins")
@@ -144,3 +148,24 @@ def evaluation_instrument():
     policy = service.current(g.tenant.id)
     instruments = [r.value for r in policy.call("koppel_outcome_instrument") if r.error is None and r.value]
     return [{"name": i.name, "title": i.title, "questions": [q.__dict__ for q in i.questions]} for i in instruments]
+
+
+class FundingQuerySchema(Schema):
+    year = fields.Integer(load_default=lambda: date.today().year, validate=validate.Range(min=2000, max=2100))
+    format = fields.String(load_default="json", validate=validate.Length(min=1, max=16))
+
+
+@blp.get("/<municipality>/funding-statement")
+@requires(R.TENANT_ADMIN, R.FUNDER)
+@blp.arguments(FundingQuerySchema, location="query")
+def funding_statement(query):
+    """The year's costs by the active funding model: what the municipality owes, what each fund pays,
+    the consortium's split and the avoided costs; ``format`` renders it with the policy's report plugins."""
+    start, end = date(query["year"], 1, 1), date(query["year"], 12, 31)
+    found = funding.statement(g.tenant.id, start, end)
+    if query["format"] == "json":  # the statement itself; other formats go through the report plugins
+        return json.loads(json.dumps(asdict(found), default=str))
+    rendered = funding.render(funding.as_report(found, g.tenant.name), g.tenant.id, query["format"])
+    filename = f"funding-{g.tenant.slug}-{query['year']}.{rendered.extension}"
+    return Response(rendered.content, mimetype=rendered.media_type,
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})

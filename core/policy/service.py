@@ -8,6 +8,7 @@ differs from it.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -78,8 +79,8 @@ def validate(plugins: dict) -> dict:
         except manager.PluginError:
             errors[name] = ["no such plugin is installed"]
             continue
-        try:
-            loaded[name] = cls.Config().dump(cls.load_config(config or {}))
+        try:  # stored as JSON: Decimals become strings, which the schema loads again
+            loaded[name] = json.loads(json.dumps(cls.Config().dump(cls.load_config(config or {})), default=str))
         except ValidationError as exc:
             errors[name] = exc.messages
         kinds.setdefault(cls.kind, []).append(name)
