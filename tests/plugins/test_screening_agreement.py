@@ -1,0 +1,37 @@
+from datetime import date
+
+import pytest
+from marshmallow import ValidationError
+
+from core.policy.manager import build_manager
+from tests.plugins.conftest import TODAY, family
+
+NAME = "screening.agreement"
+
+
+def screen(hook, config=None, kind="supporting", **facts):
+    return hook({NAME: config or {}}).koppel_screening(family=family(kind=kind, **facts), today=TODAY)
+
+
+def test_pass_when_the_agreement_is_signed(hook):
+    (finding,) = screen(hook, agreement_signed_on=date(2026, 11, 23))
+    assert (finding.rule, finding.result) == (NAME, "pass")
+    assert finding.facts == {"agreement_signed_on": "2026-11-23"}
+
+
+def test_missing_when_not_signed(hook):
+    (finding,) = screen(hook)
+    assert finding.result == "missing" and "agreement" in finding.explanation
+
+
+def test_which_families_it_applies_to_is_configurable(hook):
+    assert screen(hook, kind="requesting") == []
+    (finding,) = screen(hook, {"family_kinds": ["requesting"]}, kind="requesting", agreement_signed_on=date(2026, 5, 1))
+    assert finding.result == "pass"
+
+
+@pytest.mark.parametrize("value", [[], ["volunteer"]])
+def test_invalid_configuration_names_the_field(value):
+    with pytest.raises(ValidationError) as raised:
+        build_manager({NAME: {"family_kinds": value}})
+    assert "family_kinds" in raised.value.messages
