@@ -64,9 +64,10 @@ def evaluate(kind: str, policy: service.ActivePolicy, family_facts, today: date)
     """The outcome and findings of *policy* for one family; writes nothing."""
     findings = findings_of(kind, policy.call(HOOKS[kind], family=family_facts, today=today))
     if not findings:
-        findings = [{"rule": "policy", "plugin": None, "plugin_version": None, "result": "missing", "effect": None,
-                     "facts": {"policy_version": policy.version},
-                     "explanation": f"no {kind} plugin of this municipality's policy applies to this family"}]
+        return "needs_coordinator", [{
+            "rule": "policy", "plugin": None, "plugin_version": None, "result": "missing", "effect": None,
+            "facts": {"policy_version": policy.version},
+            "explanation": f"no {kind} plugin of this municipality's policy applies to this family"}]
     return outcome(kind, findings), findings
 
 

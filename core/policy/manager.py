@@ -84,7 +84,7 @@ MAX_CACHED_MANAGERS = 512
 
 
 def manager_for(key, plugins: dict[str, dict]) -> pluggy.PluginManager:
-    """The manager of a policy version, built once per process; *key* is (tenant id, version)."""
+    """The manager of a policy version, built once per process; *key* names the version."""
     with _managers_lock:
         if key in _managers:
             _managers.move_to_end(key)

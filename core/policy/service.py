@@ -40,7 +40,9 @@ class ActivePolicy:
         """The plugin manager; a proposal (version -1, see preview) gets one of its own, not cached."""
         if self.version < 0:
             return manager.build_manager(self.plugins)
-        return manager.manager_for((self.tenant_id, self.version), self.plugins)
+        # the configuration is part of the key: a database rebuilt from scratch reuses (tenant, version)
+        key = (self.tenant_id, self.version, json.dumps(self.plugins, sort_keys=True))
+        return manager.manager_for(key, self.plugins)
 
     def call(self, hook_name: str, **kwargs) -> list[manager.HookResult]:
         return manager.call(self.hooks, hook_name, current_app.config["PLUGIN_TIMEOUT_SECONDS"], **kwargs)
