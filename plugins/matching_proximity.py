@@ -1,0 +1,104 @@
+"""Matching on proximity: a supporting family close by scores best.
+
+When both families have coordinates, the score follows the great-circle
+distance between them: 1 within ``near_km``, falling linearly to 0 at
+``far_km``; beyond ``veto_beyond_km`` (when set) the pair is ruled out.
+Otherwise the CBS area codes are compared: the same neighbourhood (buurt)
+scores 1, the same district (wijk) ``same_district_score``, anything else 0.
+A family without a district code but with a neighbourhood code is placed in
+the district that code belongs to (``BU02220101`` lies in ``WK022201``).
+
+Missing facts: when the two families have neither coordinates nor area codes
+in common to compare, the plugin returns None (the criterion is not judged
+and takes no part in the ranking). The veto needs a distance, so it applies
+only when both families have coordinates.
+"""
+from __future__ import annotations
+
+import math
+import re
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from core.hookspecs import hookimpl
+from core.policy.plugin import Plugin
+from plugins._matching import component, number, score_field, weight_field
+
+EARTH_RADIUS_KM = 6371.0088  # mean radius (IUGG)
+_NEIGHBOURHOOD = re.compile(r"^BU([0-9]{6})[0-9]{2}$")
+
+
+def great_circle_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Haversine distance in kilometres."""
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    dphi, dlambda = phi2 - phi1, math.radians(lon2 - lon1)
+    h = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlambda / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
+def _district(family) -> str | None:
+    if family.district_code:
+        return family.district_code
+    found = _NEIGHBOURHOOD.match(family.neighbourhood_code or "")
+    return f"WK{found.group(1)}" if found else None
+
+
+def _located(family) -> bool:
+    return family.latitude is not None and family.longitude is not None
+
+
+class Proximity(Plugin):
+    name = "matching.proximity"
+    kind = "matching"
+    version = "1.0.0"
+    title = {"nl": "Nabijheid", "en": "Proximity"}
+    description = {
+        "nl": "Een steungezin dichtbij past het best: met coördinaten telt de afstand hemelsbreed (volledig binnen "
+              "de 'dichtbij'-afstand, aflopend tot nul bij de 'ver'-afstand, eventueel uitgesloten daarbuiten); "
+              "anders telt dezelfde buurt volledig en dezelfde wijk gedeeltelijk.",
+        "en": "A supporting family close by fits best: with coordinates the great-circle distance counts (full "
+              "score within the 'near' distance, falling to zero at the 'far' distance, optionally ruled out "
+              "beyond a limit); otherwise the same neighbourhood counts fully and the same district partly.",
+    }
+
+    class Config(Schema):
+        weight = weight_field(1.0)
+        same_district_score = score_field(0.7)
+        near_km = fields.Float(load_default=2.0, validate=validate.Range(min=0, max=100))
+        far_km = fields.Float(load_default=10.0, validate=validate.Range(min=0, max=200, min_inclusive=False))
+        veto_beyond_km = fields.Float(load_default=None, allow_none=True,
+                                      validate=validate.Range(min=0, max=200, min_inclusive=False))
+
+        @validates_schema
+        def _far_beyond_near(self, data, **kwargs):
+            if data["far_km"] <= data["near_km"]:
+                raise ValidationError({"far_km": [f"must be more than near_km ({number(data['near_km'])})"]})
+
+    @hookimpl
+    def koppel_match_score(self, requesting, supporting, today):
+        if _located(requesting) and _located(supporting):
+            km = great_circle_km(requesting.latitude, requesting.longitude, supporting.latitude, supporting.longitude)
+            return self._by_distance(round(km, 3))  # to the metre, so that a boundary is not missed by a rounding error
+        if requesting.neighbourhood_code and requesting.neighbourhood_code == supporting.neighbourhood_code:
+            return component(self, 1.0, f"Both families live in neighbourhood {requesting.neighbourhood_code}.")
+        district_r, district_s = _district(requesting), _district(supporting)
+        if district_r and district_s:
+            if district_r == district_s:
+                return component(self, self.config["same_district_score"],
+                                 f"Both families live in district {district_r}, in different neighbourhoods.")
+            return component(self, 0.0, f"The families live in different districts ({district_r} and {district_s}).")
+        return None
+
+    def _by_distance(self, km: float):
+        near, far, veto_beyond = self.config["near_km"], self.config["far_km"], self.config["veto_beyond_km"]
+        apart = f"The families live {km:.1f} km apart as the crow flies"
+        if km <= near:
+            score, reason = 1.0, f"{apart}, within {number(near)} km."
+        elif km >= far:
+            score, reason = 0.0, f"{apart}, {number(far)} km or more."
+        else:
+            score = (far - km) / (far - near)
+            reason = f"{apart}, between {number(near)} and {number(far)} km."
+        if veto_beyond is not None and km > veto_beyond:
+            return component(self, score, f"{reason[:-1]}; more than {number(veto_beyond)} km is ruled out.", veto=True)
+        return component(self, score, reason)
