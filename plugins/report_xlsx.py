@@ -1,0 +1,171 @@
+"""Reports as an Excel workbook (openpyxl): one sheet per section.
+
+Each sheet holds its section as a table from cell A1: a bold, filled header
+row that stays in view (frozen) with an autofilter, then the rows; columns are
+as wide as their content (within limits). Decimals get the format ``#,##0.00``,
+dates ``yyyy-mm-dd`` and date-times ``yyyy-mm-dd hh:mm`` (an aware one in Dutch
+time, since Excel has no time zones). A section with a chart gets a native Excel bar or line chart
+next to its table. The report's title and subtitle are the workbook's title
+and subject (File > Properties).
+
+Sheet names follow Excel's rules: at most 31 characters, none of ``[]:*?/\\``,
+no apostrophe at either end, not empty, not the reserved ``History``, and
+unique without regard to case (a second "Matches" becomes "Matches (2)").
+
+Text that starts with ``=`` is written as text, never as a formula. The
+workbook is reproducible: the same report gives the same bytes (fixed file
+dates inside the package), so an export can be traced by its hash.
+"""
+import io
+import re
+import zipfile
+from datetime import date, datetime, time
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from marshmallow import fields, validate
+
+from plugins._report import ReportFormat, is_number, text
+
+MAX_SHEET_NAME = 31
+INVALID_SHEET_CHARACTERS = re.compile(r"[\[\]:*?/\\]")
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # not allowed in the XML of a workbook
+RESERVED_SHEET_NAMES = {"history"}
+FIXED_TIME = datetime(2000, 1, 1)
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")  # an aware date-time is shown in Dutch time
+MIN_WIDTH, MAX_WIDTH = 8, 60
+
+
+def sheet_names(titles) -> list[str]:
+    """Valid and unique (case-insensitive) Excel sheet names for *titles*, in order."""
+    names, taken = [], set(RESERVED_SHEET_NAMES)
+    for number, title in enumerate(titles, start=1):
+        base = INVALID_SHEET_CHARACTERS.sub(" ", CONTROL_CHARACTERS.sub("", title or ""))
+        base = re.sub(r"\s+", " ", base).strip().strip("'").strip()[:MAX_SHEET_NAME].rstrip("'").strip()
+        base = base or f"Sheet {number}"
+        name, copy = base, 1
+        while name.lower() in taken:
+            copy += 1
+            suffix = f" ({copy})"
+            name = base[:MAX_SHEET_NAME - len(suffix)].rstrip().rstrip("'") + suffix
+        taken.add(name.lower())
+        names.append(name)
+    return names
+
+
+def _reproducible(content: bytes) -> bytes:
+    """The same package with fixed file dates, so the same workbook gives the same bytes."""
+    source, target = zipfile.ZipFile(io.BytesIO(content)), io.BytesIO()
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for info in source.infolist():
+            entry = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME.timetuple()[:6])
+            entry.compress_type, entry.external_attr = zipfile.ZIP_DEFLATED, info.external_attr
+            archive.writestr(entry, source.read(info.filename))
+    return target.getvalue()
+
+
+class XlsxReport(ReportFormat):
+    name = "report.xlsx"
+    version = "1.0.0"
+    media_format = "xlsx"
+    media_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    extension = "xlsx"
+    title = {"nl": "Rapport als Excel-werkmap", "en": "Report as Excel workbook"}
+    description = {
+        "nl": "Een Excel-werkmap met één tabblad per onderdeel: vetgedrukte, gekleurde en vastgezette kopregel, "
+              "passende kolombreedtes en een grafiek waar het onderdeel er een heeft.",
+        "en": "An Excel workbook with one sheet per section: a bold, filled and frozen header row, fitting column "
+              "widths, and a chart where the section has one.",
+    }
+
+    class Config(ReportFormat.Config):
+        header_fill = fields.String(load_default="D9E1F2", validate=validate.Regexp(
+            r"^[0-9A-Fa-f]{6}$", error="give a colour as six hexadecimal digits, e.g. D9E1F2"),
+            metadata={"description": "background colour of the header row (RGB hex)"})
+        charts = fields.Boolean(load_default=True, metadata={"description": "add each section's chart"})
+
+    def render(self, report):
+        from openpyxl import Workbook
+        from openpyxl.styles import Alignment, Font, PatternFill
+        from openpyxl.utils import get_column_letter
+
+        workbook = Workbook()
+        workbook.remove(workbook.active)
+        workbook.properties.title = report.title
+        workbook.properties.subject = report.subtitle
+        workbook.properties.creator = "Koppel"
+        workbook.properties.created = workbook.properties.modified = FIXED_TIME
+        bold = Font(bold=True)
+        fill = PatternFill(fill_type="solid", start_color=self.config["header_fill"], end_color=self.config["header_fill"])
+        sections = report.sections or ()
+        for section, sheet_name in zip(sections, sheet_names([s.title for s in sections])):
+            sheet = workbook.create_sheet(sheet_name)
+            widths = [len(str(column)) for column in section.columns]
+            for index, column in enumerate(section.columns, start=1):
+                cell = sheet.cell(row=1, column=index, value=self._text(str(column)))
+                cell.data_type = "s"
+                cell.font, cell.fill = bold, fill
+                cell.alignment = Alignment(vertical="center", wrap_text=False)
+            for row_number, row in enumerate(section.rows, start=2):
+                for index, value in enumerate(row, start=1):
+                    self._write(sheet.cell(row=row_number, column=index), value)
+                    widths[index - 1] = max(widths[index - 1], len(self._shown(value)))
+            for index, width in enumerate(widths, start=1):
+                sheet.column_dimensions[get_column_letter(index)].width = min(max(width + 2, MIN_WIDTH), MAX_WIDTH)
+            if section.columns:
+                sheet.freeze_panes = "A2"
+                last = get_column_letter(len(section.columns))
+                sheet.auto_filter.ref = f"A1:{last}{max(len(section.rows) + 1, 1)}"
+            if self.config["charts"] and section.chart is not None and section.rows:
+                self._chart(sheet, section)
+        if not workbook.worksheets:  # a workbook needs a sheet
+            workbook.create_sheet(sheet_names([report.title])[0])
+        buffer = io.BytesIO()
+        workbook.save(buffer)
+        return _reproducible(buffer.getvalue())
+
+    @staticmethod
+    def _text(value: str) -> str:
+        return CONTROL_CHARACTERS.sub("", value)
+
+    @staticmethod
+    def _shown(value) -> str:
+        if isinstance(value, Decimal):
+            return f"{value:,.2f}"
+        if isinstance(value, datetime):
+            return "2026-11-23 14:30"
+        return text(value)
+
+    def _write(self, cell, value):
+        if isinstance(value, datetime):
+            cell.value = value if value.tzinfo is None else value.astimezone(AMSTERDAM).replace(tzinfo=None)
+            cell.number_format = "yyyy-mm-dd hh:mm"
+        elif isinstance(value, date):
+            cell.value = value
+            cell.number_format = "yyyy-mm-dd"
+        elif isinstance(value, time):
+            cell.value = value.replace(tzinfo=None)
+        elif isinstance(value, bool) or value is None:
+            cell.value = value
+        elif is_number(value):
+            cell.value = value
+            if isinstance(value, Decimal):
+                cell.number_format = "#,##0.00"
+        else:
+            cell.value = self._text(str(value))
+            cell.data_type = "s"  # never a formula, even when the text starts with "="
+
+    def _chart(self, sheet, section):
+        from openpyxl.chart import BarChart, LineChart, Reference
+        from openpyxl.utils import get_column_letter
+
+        chart = BarChart() if section.chart.kind == "bar" else LineChart()
+        chart.title = section.title
+        chart.width, chart.height = 18, 9
+        rows = len(section.rows) + 1
+        for column in section.chart.y_columns:
+            index = section.columns.index(column) + 1
+            chart.add_data(Reference(sheet, min_col=index, min_row=1, max_row=rows), titles_from_data=True)
+        x = section.columns.index(section.chart.x_column) + 1
+        chart.set_categories(Reference(sheet, min_col=x, min_row=2, max_row=rows))
+        sheet.add_chart(chart, f"{get_column_letter(len(section.columns) + 2)}2")

@@ -1,0 +1,78 @@
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from marshmallow import ValidationError
+
+from core.policy.types import FundingActivity, MunicipalityFacts
+
+AALTEN = MunicipalityFacts(1, "Aalten", 27_000, matches_started=3)
+
+
+def activity(start, end, **facts):
+    return FundingActivity(period_start=start, period_end=end, municipality=AALTEN, **facts)
+
+
+def statement(hook, config, act):
+    return hook({"funding.lump_sum": config}).koppel_funding_statement(activity=act)
+
+
+def test_a_whole_year_is_the_yearly_amount(hook):
+    result = statement(hook, {"amount_per_year": "60000"}, activity(date(2026, 1, 1), date(2026, 12, 31)))
+    assert result.model == "funding.lump_sum"
+    assert (result.period_start, result.period_end) == (date(2026, 1, 1), date(2026, 12, 31))
+    assert [(line.description, line.amount) for line in result.lines] == [
+        ("Subsidie 2026: €\u00a060.000,00 per jaar × 365/365 dagen", Decimal("60000.00"))]
+    assert result.total == result.municipality_pays == Decimal("60000.00")
+    assert result.funds_pay == {} and result.consortium_split == {}
+
+
+def test_pro_rata_by_days_rounded_half_up_to_cents(hook):
+    config = {"amount_per_year": "60000.00"}
+    half = statement(hook, config, activity(date(2026, 1, 1), date(2026, 6, 30)))  # 181 days
+    assert half.total == Decimal("29753.42")  # 60000 × 181 / 365 = 29753.424…
+    quarter = statement(hook, config, activity(date(2026, 10, 1), date(2026, 12, 31)))  # 92 days
+    assert quarter.total == Decimal("15123.29")  # 15123.287…
+    one_day = statement(hook, {"amount_per_year": "36500.18"}, activity(date(2026, 3, 1), date(2026, 3, 1)))
+    assert one_day.total == Decimal("100.00")  # 100.0004…, half-up to cents
+    assert statement(hook, {"amount_per_year": "365.01825"}, activity(date(2026, 3, 1), date(2026, 3, 1))).total == \
+        Decimal("1.00")  # the amount itself is taken to cents first: 365.02 / 365 = 1.00005…
+    half_cent = statement(hook, {"amount_per_year": "1.82"}, activity(date(2026, 1, 1), date(2026, 1, 1)))
+    assert half_cent.total == Decimal("0.00")  # 0.004986…
+    assert statement(hook, {"amount_per_year": "18.25"}, activity(date(2026, 1, 1), date(2026, 1, 1))).total == \
+        Decimal("0.05")  # exactly 0.05
+    assert statement(hook, {"amount_per_year": "1.825"}, activity(date(2026, 1, 1), date(2026, 1, 1))).total == \
+        Decimal("0.01")  # 1.83 / 365 = 0.005013…, up
+
+
+def test_a_leap_year_has_366_days(hook):
+    result = statement(hook, {"amount_per_year": "36600"}, activity(date(2028, 2, 1), date(2028, 2, 29)))
+    assert [(line.description, line.amount) for line in result.lines] == [
+        ("Subsidie 2028: €\u00a036.600,00 per jaar × 29/366 dagen", Decimal("2900.00"))]
+
+
+def test_a_period_across_two_years_has_a_line_per_year(hook):
+    result = statement(hook, {"amount_per_year": "60000", "language": "en"},
+                       activity(date(2025, 7, 1), date(2026, 6, 30)))
+    assert [(line.description, line.amount) for line in result.lines] == [
+        ("Subsidy 2025: €60,000.00 a year × 184/365 days", Decimal("30246.58")),
+        ("Subsidy 2026: €60,000.00 a year × 181/365 days", Decimal("29753.42")),
+    ]
+    assert result.total == Decimal("60000.00")
+
+
+def test_default_amount_is_zero(hook):
+    result = statement(hook, {}, activity(date(2026, 1, 1), date(2026, 12, 31)))
+    assert result.total == Decimal("0.00") and result.municipality_pays == Decimal("0.00")
+
+
+def test_a_period_that_ends_before_it_starts_is_refused(hook):
+    with pytest.raises(ValueError, match="ends"):
+        statement(hook, {"amount_per_year": "1000"}, activity(date(2026, 2, 1), date(2026, 1, 31)))
+
+
+@pytest.mark.parametrize("amount", ["-1", "lots", "NaN", "Infinity", None])
+def test_invalid_amount_names_the_field(hook, amount):
+    with pytest.raises(ValidationError) as error:
+        hook({"funding.lump_sum": {"amount_per_year": amount}})
+    assert "amount_per_year" in error.value.messages

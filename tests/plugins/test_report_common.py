@@ -1,0 +1,73 @@
+"""What every report format shares, through the public hook; REPORT is the sample the format tests render."""
+from datetime import date, datetime
+from decimal import Decimal
+
+import pytest
+
+from core.policy.types import Chart, Report, Section
+
+FORMATS = {"report.csv": "csv", "report.xlsx": "xlsx", "report.pdf": "pdf", "report.json": "json"}
+
+MONTHS = Section(
+    "Koppelingen per maand",
+    ("Maand", "Nieuwe koppelingen", "Kosten (€)", "Actieve maanden", "Peildatum"),
+    tuple((f"2026-{m:02d}", m % 4 + 3, Decimal(1250 * m).quantize(Decimal("0.01")), m * 2.5, date(2026, m, 1))
+          for m in range(1, 7)),
+    chart=Chart("bar", "Maand", ("Nieuwe koppelingen", "Actieve maanden")),
+)
+TREND = Section("Aanmeldingen", ("Maand", "Aanmeldingen"),
+                (("2026-01", 4), ("2026-02", None), ("2026-03", 9)), chart=Chart("line", "Maand", ("Aanmeldingen",)))
+COSTS = Section(
+    "Kosten: regio [Achterhoek]",
+    ("Omschrijving", "Bedrag", "Bron", "Vastgesteld", "Bijgewerkt"),
+    (("Subsidie 2026: € 60.000,00 per jaar × 181/365 dagen", Decimal("29753.42"), None, True,
+      datetime(2026, 7, 1, 9, 30)),
+     ("=SUM(A1:A9)", Decimal("-5.50"), "Indicatief; eigen kostprijs gemeente", False, None)),
+)
+EMPTY = Section("Geen gegevens", ("a", "b"), ())
+REPORT = Report("Steungezinnen Aalten — halfjaar 2026", (MONTHS, TREND, COSTS, EMPTY),
+                subtitle="1 januari t/m 30 juni 2026")
+
+
+@pytest.mark.parametrize("plugin", FORMATS)
+def test_renders_only_its_own_format(hook, plugin):
+    render = hook({plugin: {}}).koppel_render_report
+    own = render(report=REPORT, media_format=FORMATS[plugin])
+    assert own.content and own.extension == FORMATS[plugin]
+    for other in [*(f for f in FORMATS.values() if f != FORMATS[plugin]), "docx", "", None]:
+        assert render(report=REPORT, media_format=other) is None
+
+
+def test_the_first_enabled_format_that_renders_wins(hook):
+    render = hook({plugin: {} for plugin in FORMATS}).koppel_render_report
+    assert {f: render(report=REPORT, media_format=f).extension for f in FORMATS.values()} == {
+        "csv": "csv", "xlsx": "xlsx", "pdf": "pdf", "json": "json"}
+    assert render(report=REPORT, media_format="XLSX").media_type == (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@pytest.mark.parametrize("plugin", FORMATS)
+def test_same_report_gives_the_same_bytes(hook, plugin):
+    render = hook({plugin: {}}).koppel_render_report
+    assert render(report=REPORT, media_format=FORMATS[plugin]).content == render(
+        report=REPORT, media_format=FORMATS[plugin]).content
+
+
+@pytest.mark.parametrize("plugin", FORMATS)
+def test_a_row_of_the_wrong_width_is_refused_naming_section_and_row(hook, plugin):
+    bad = Report("x", (Section("Kosten", ("a", "b"), (("1", 2), ("only one",))),))
+    with pytest.raises(ValueError, match="'Kosten': row 2 has 1 cells for 2 columns"):
+        hook({plugin: {}}).koppel_render_report(report=bad, media_format=FORMATS[plugin])
+
+
+@pytest.mark.parametrize("plugin", FORMATS)
+def test_a_chart_on_an_unknown_column_is_refused(hook, plugin):
+    bad = Report("x", (Section("Kosten", ("a", "b"), (("1", 2),), chart=Chart("bar", "a", ("c",))),))
+    with pytest.raises(ValueError, match="chart's column 'c'"):
+        hook({plugin: {}}).koppel_render_report(report=bad, media_format=FORMATS[plugin])
+
+
+@pytest.mark.parametrize("plugin", FORMATS)
+def test_a_report_without_sections_renders(hook, plugin):
+    rendered = hook({plugin: {}}).koppel_render_report(report=Report("Leeg", ()), media_format=FORMATS[plugin])
+    assert rendered.content
