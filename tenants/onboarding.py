@@ -14,6 +14,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import select
 
 from core.extensions import db
+from core.policy import service
 from tenants.models import ACTIVE, STATUSES, Consortium, Municipality
 
 CBS_CODE = re.compile(r"^GM\d{4}$")
@@ -78,9 +79,7 @@ def add_municipality(consortium: Consortium, **values) -> Municipality:
     municipality = Municipality(consortium=consortium, **data)
     db.session.add(municipality)
     db.session.flush()
-    from core.policy.service import start_from_template
-
-    start_from_template(municipality)
+    service.start_from_template(municipality)
     return municipality
 
 
@@ -104,9 +103,15 @@ def set_status(municipality: Municipality, status: str) -> None:
     forget(municipality.slug)
 
 
+class PolicyTemplateSchema(Schema):
+    note = fields.String(load_default=None, validate=validate.Length(max=2000))
+    plugins = fields.Dict(keys=fields.String(), values=fields.Dict(), required=True)
+
+
 class RegionFileSchema(Schema):
     consortium = fields.Nested(ConsortiumSchema, required=True)
     municipality = fields.List(fields.Nested(OnboardMunicipalitySchema), required=True, validate=validate.Length(min=1))
+    policy_template = fields.Nested(PolicyTemplateSchema, load_default=None)
 
 
 def read_region_file(path: str | Path) -> dict:
@@ -127,7 +132,11 @@ def read_region_file(path: str | Path) -> dict:
 
 
 def apply_region(data: dict) -> tuple[Consortium, list[str]]:
-    """Apply a validated region file idempotently; returns the consortium and what changed."""
+    """Apply a validated region file idempotently; returns the consortium and what changed.
+
+    The policy template (if the file has one) is set first, so that new
+    members start from it; members that have no policy yet get it too.
+    """
     changes: list[str] = []
     c = data["consortium"]
     consortium = db.session.scalar(select(Consortium).where(Consortium.slug == c["slug"]))
@@ -137,6 +146,7 @@ def apply_region(data: dict) -> tuple[Consortium, list[str]]:
     elif consortium.name != c["name"]:
         changes.append(f"renamed consortium {consortium.name} to {c['name']}")
         consortium.name = c["name"]
+    changes += _apply_template(consortium, data.get("policy_template"))
     for m in data["municipality"]:
         existing = db.session.scalar(select(Municipality).where(Municipality.cbs_code == m["cbs_code"]))
         if existing is None:
@@ -154,8 +164,22 @@ def apply_region(data: dict) -> tuple[Consortium, list[str]]:
             if getattr(existing, field) != m[field]:
                 changes.append(f"{existing.name}: {field} {getattr(existing, field)} -> {m[field]}")
                 setattr(existing, field, m[field])
+        if data.get("policy_template") and service.current(existing.id).version == 0:
+            service.start_from_template(existing)
+            changes.append(f"{existing.name}: policy started from the template")
     db.session.flush()
     return consortium, changes
+
+
+def _apply_template(consortium: Consortium, template: dict | None) -> list[str]:
+    if not template:
+        return []
+    current = service.template(consortium.id)
+    wanted = service.validate(template["plugins"])
+    if current is not None and current.plugins == wanted:
+        return []
+    row = service.set_template(consortium.id, wanted, template.get("note"))
+    return [f"policy template version {row.version}"]
 
 
 def region_files() -> list[Path]:

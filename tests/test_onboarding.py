@@ -90,6 +90,19 @@ def test_shipped_region_files_apply_idempotently(app, owner_engine):
             "Aalten", "Berkelland", "Bronckhorst", "Doetinchem", "Oost Gelre", "Oude IJsselstreek", "Winterswijk"]
 
 
+def test_region_files_carry_the_policy_template_to_every_member(app):
+    from core.policy import service
+
+    for path in onboarding.region_files():
+        assert _cli(app, "tenants", "apply", str(path)).exit_code == 0
+    with app.app_context():
+        for slug, rule in (("doetinchem", "eligibility.kopp_kov"), ("druten", "eligibility.no_conditions")):
+            municipality = db.session.scalar(select(Municipality).where(Municipality.slug == slug))
+            policy = service.current(municipality.id)
+            template = service.template(municipality.consortium_id)
+            assert policy.version == 1 and rule in policy.plugins and policy.plugins == template.plugins
+
+
 def test_a_region_file_with_one_bad_row_writes_nothing(app, owner_engine, tmp_path):
     text_ = Path(onboarding.region_files()[0]).read_text().replace('cbs_code = "GM0294"', 'cbs_code = "GM294"')
     bad = tmp_path / "bad.toml"
