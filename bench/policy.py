@@ -224,10 +224,16 @@ def seeded() -> bool:
 
 
 def make_app():
+    """The app as wsgi.py makes it for gunicorn (objects of start-up frozen out of the garbage collector)."""
+    import gc
+
     from core import create_app
 
-    return create_app({"KOPPEL_ENV": "production", "SECRET_KEY": secrets.token_urlsafe(48),
+    app = create_app({"KOPPEL_ENV": "production", "SECRET_KEY": secrets.token_urlsafe(48),
                        "SQLALCHEMY_DATABASE_URI": APP_URL, "MIGRATION_DATABASE_URL": APP_URL, "LOG_LEVEL": "WARNING"})
+    gc.collect()
+    gc.freeze()
+    return app
 
 
 def seed(families: int, matches: int, candidates: int, seed_value: int, today: date) -> None:

@@ -25,6 +25,7 @@ wishes mention none of the terms, the plugin returns None (not judged).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from marshmallow import Schema, fields, validate
 
@@ -65,11 +66,18 @@ class _Mention:
         return f'"{self.quote}"'
 
 
+@lru_cache(maxsize=1024)
+def _term(term: str) -> re.Pattern:
+    """A whole-word, case-insensitive pattern for *term* (compiled once)."""
+    return re.compile(rf"(?<!\w){re.escape(term.strip())}(?!\w)", re.IGNORECASE)
+
+
 def _mention(text: str | None, group, negations) -> _Mention | None:
+    if not text:
+        return None
     first = None
     for term in group:
-        pattern = re.compile(rf"(?<!\w){re.escape(term.strip())}(?!\w)", re.IGNORECASE)
-        found = pattern.search(text or "")
+        found = _term(term).search(text)
         if found and (first is None or found.start() < first.start()):
             first = found
     if first is None:

@@ -245,3 +245,18 @@ def test_the_funding_statement_by_the_active_model(client, world):
     assert client.get("/api/v1/aalten/funding-statement?year=2025&format=pdf", headers=admin).status_code == 409
     assert client.get("/api/v1/aalten/funding-statement", headers=world.bearer(R.FUNDER)).status_code == 200
     assert client.get("/api/v1/aalten/funding-statement", headers=world.bearer(R.COORDINATOR)).status_code == 403
+
+
+def test_suggestions_see_a_changed_supporting_family(client, world):
+    _put(client, world, "aalten", MATCHING)
+    coordinator = world.bearer(R.COORDINATOR)
+    supporting = _create(client, coordinator, {"kind": "supporting", "display_name": "Wisselend", "capacity_children": 2,
+                                               "capacity_age_min": 0, "capacity_age_max": 12}, "screening", "available")
+    requesting = _create(client, coordinator, {"kind": "requesting", "display_name": "Vraagt", "members": [
+        {"role": "child", "first_name": "C", "date_of_birth": "2020-01-01"}]})
+    url = f"/api/v1/aalten/families/{requesting}/match-suggestions?limit=100"
+    assert "Wisselend" in [s["display_name"] for s in client.get(url, headers=coordinator).get_json()]
+    tag = client.get(f"/api/v1/aalten/families/{supporting}", headers=coordinator).headers["ETag"]
+    client.patch(f"/api/v1/aalten/families/{supporting}", json={"capacity_children": 0},
+                 headers={**coordinator, "If-Match": tag})
+    assert "Wisselend" not in [s["display_name"] for s in client.get(url, headers=coordinator).get_json()]

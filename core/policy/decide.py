@@ -6,7 +6,10 @@ met or not, the facts used, the explanation) and the policy version.
 """
 from __future__ import annotations
 
-from datetime import date
+import json
+import logging
+from datetime import date, datetime
+from decimal import Decimal
 
 from core.policy import facts as facts_module
 from core.policy import service
@@ -16,15 +19,36 @@ from core.programme import decisions
 EXPECTED = {"eligibility": ({"met", "not_met", "missing"}, {"include", "exclude"}),
             "screening": ({"pass", "fail", "missing"}, {"include"})}
 HOOKS = {"eligibility": "koppel_eligibility", "screening": "koppel_screening"}
+log = logging.getLogger("koppel.plugins")
+
+
+def _plain(value):
+    """JSON for the facts a plugin names: dates as ISO strings, Decimals as strings, sets as sorted lists."""
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=str)
+    raise TypeError(f"{type(value).__name__} is not a fact that can be stored")
 
 
 def _finding(kind: str, plugin: str, version: str, value) -> dict:
     results, effects = EXPECTED[kind]
+    error = None
     if not isinstance(value, Finding) or value.result not in results or value.effect not in effects:
+        error = f"the plugin returned {value!r}, not a {kind} finding"
+    else:
+        try:
+            facts = json.loads(json.dumps(value.facts, default=_plain))
+        except (TypeError, ValueError) as exc:
+            error = f"the plugin's facts cannot be stored: {exc}"
+    if error:
+        log.error("plugin %s %s: %s", plugin, version, error, extra={"plugin": plugin, "plugin_version": version})
         return {"rule": plugin, "plugin": plugin, "plugin_version": version, "result": "error", "effect": None,
-                "facts": {}, "explanation": f"the plugin returned {value!r}, not a {kind} finding"}
+                "facts": {}, "explanation": error}
     return {"rule": value.rule, "plugin": plugin, "plugin_version": version, "result": value.result,
-            "effect": value.effect if kind == "eligibility" else None, "facts": value.facts,
+            "effect": value.effect if kind == "eligibility" else None, "facts": facts,
             "explanation": value.explanation}
 
 

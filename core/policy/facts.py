@@ -1,6 +1,9 @@
 """Turning stored records into the plain facts that plugins get (see core.policy.types)."""
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from dataclasses import replace
 from datetime import date
 
 from sqlalchemy import func, or_, select
@@ -9,6 +12,7 @@ from core.extensions import db
 from core.programme import vocabulary as V
 from core.programme.models import Approval, Consent, Family, Match, Member
 from core.policy.types import FamilyFacts, MatchFacts, PersonFacts
+from tenants.context import current_tenant_id
 
 
 def age_on(born: date | None, today: date) -> int | None:
@@ -17,42 +21,90 @@ def age_on(born: date | None, today: date) -> int | None:
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
-def families(family_ids: list[int], today: date) -> dict[int, FamilyFacts]:
-    """Facts of the given families of the current tenant, in four queries whatever their number."""
-    if not family_ids:
+_NAMES = (
+    "id", "kind", "status", "problem_areas", "household_income", "arrival_year", "in_professional_care",
+    "triage_outcome", "references_checked", "training_attended_on", "home_visit_on", "agreement_signed_on",
+    "district_code", "neighbourhood_code", "latitude", "longitude", "languages", "availability", "weekends",
+    "overnight", "support_kinds", "capacity_children", "capacity_age_min", "capacity_age_max", "wishes",
+    "preferences")
+_COLUMNS = [Family.__table__.c[name] for name in _NAMES]
+
+
+_cache: OrderedDict = OrderedDict()
+_cache_lock = threading.Lock()
+MAX_CACHED_FACTS = 100_000
+
+
+def matching_facts(family_ids, today: date) -> dict[int, FamilyFacts]:
+    """Facts for matching (no approvals or consents), kept per process by family version.
+
+    Matching reads thousands of supporting families per suggestion; only the
+    ones whose row version changed since (a change of the family or of its
+    members bumps it) are read again. The children placed are always counted afresh.
+    """
+    tenant_id = current_tenant_id()
+    versions = dict(db.session.execute(select(Family.id, Family.version).where(Family.id.in_(family_ids))).all())
+    found, missing = {}, []
+    with _cache_lock:
+        for family_id, version in versions.items():
+            facts = _cache.get((tenant_id, family_id, version, today))
+            if facts is None:
+                missing.append(family_id)
+            else:
+                found[family_id] = facts
+    if missing:
+        loaded = families(missing, today, screening=False)
+        with _cache_lock:
+            for family_id, facts in loaded.items():
+                _cache[(tenant_id, family_id, versions[family_id], today)] = facts
+            while len(_cache) > MAX_CACHED_FACTS:
+                _cache.popitem(last=False)
+        found.update(loaded)
+    placed = _placed(list(found) if len(found) < 1000 else family_ids)
+    for family_id, facts in found.items():
+        if facts.children_placed != placed.get(family_id, 0):
+            found[family_id] = replace(facts, children_placed=placed.get(family_id, 0))
+    return found
+
+
+def _placed(family_ids) -> dict[int, int]:
+    return {k: int(v) for k, v in db.session.execute(
+        select(Match.supporting_family_id, func.sum(Match.children)).where(
+            Match.supporting_family_id.in_(family_ids), Match.state.in_(V.OPEN_MATCH_STATES))
+        .group_by(Match.supporting_family_id)).all()}
+
+
+def families(family_ids, today: date, *, screening: bool = True) -> dict[int, FamilyFacts]:
+    """Facts of the given families of the current tenant, in a few queries whatever their number.
+
+    *family_ids* is a list of ids or a ``select`` of them (a subquery: better
+    than thousands of parameters). ``screening=False`` leaves out approvals
+    and consents (matching does not use them).
+    """
+    if isinstance(family_ids, list) and not family_ids:
         return {}
-    rows = db.session.scalars(select(Family).where(Family.id.in_(family_ids))).all()
+    rows = [dict(zip(_NAMES, row)) for row in db.session.execute(select(*_COLUMNS).where(Family.id.in_(family_ids)))]
     members: dict[int, list[PersonFacts]] = {}
     for m in db.session.execute(select(Member.family_id, Member.role, Member.date_of_birth, Member.vog_issued_on)
                                 .where(Member.family_id.in_(family_ids)).order_by(Member.id)):
         members.setdefault(m.family_id, []).append(
             PersonFacts(m.role, age_on(m.date_of_birth, today), m.date_of_birth, m.vog_issued_on))
     approvals: dict[int, list[int]] = {}
-    for a in db.session.execute(select(Approval.family_id, Approval.user_id).where(Approval.family_id.in_(family_ids))):
-        approvals.setdefault(a.family_id, []).append(a.user_id)
     consents: dict[int, set[str]] = {}
-    for c in db.session.execute(select(Consent.family_id, Consent.purpose).where(
-            Consent.family_id.in_(family_ids), Consent.given_on <= today,
-            or_(Consent.withdrawn_on.is_(None), Consent.withdrawn_on > today))):
-        consents.setdefault(c.family_id, set()).add(c.purpose)
-    placed = dict(db.session.execute(
-        select(Match.supporting_family_id, func.sum(Match.children)).where(
-            Match.supporting_family_id.in_(family_ids), Match.state.in_(V.OPEN_MATCH_STATES))
-        .group_by(Match.supporting_family_id)).all())
-    return {f.id: FamilyFacts(
-        id=f.id, kind=f.kind, status=f.status, members=tuple(members.get(f.id, ())),
-        problem_areas=frozenset(f.problem_areas or ()), household_income=f.household_income,
-        arrival_year=f.arrival_year, in_professional_care=f.in_professional_care, triage_outcome=f.triage_outcome,
-        references_checked=f.references_checked, training_attended_on=f.training_attended_on,
-        home_visit_on=f.home_visit_on, agreement_signed_on=f.agreement_signed_on,
-        approvals=tuple(approvals.get(f.id, ())), consents=frozenset(consents.get(f.id, ())),
-        district_code=f.district_code, neighbourhood_code=f.neighbourhood_code, latitude=f.latitude,
-        longitude=f.longitude, languages=frozenset(f.languages or ()), availability=dict(f.availability or {}),
-        weekends=f.weekends, overnight=f.overnight, support_kinds=frozenset(f.support_kinds or ()),
-        capacity_children=f.capacity_children, capacity_age_min=f.capacity_age_min,
-        capacity_age_max=f.capacity_age_max, children_placed=int(placed.get(f.id) or 0), wishes=f.wishes,
-        preferences=f.preferences,
-    ) for f in rows}
+    if screening:
+        for a in db.session.execute(select(Approval.family_id, Approval.user_id).where(Approval.family_id.in_(family_ids))):
+            approvals.setdefault(a.family_id, []).append(a.user_id)
+        for c in db.session.execute(select(Consent.family_id, Consent.purpose).where(
+                Consent.family_id.in_(family_ids), Consent.given_on <= today,
+                or_(Consent.withdrawn_on.is_(None), Consent.withdrawn_on > today))):
+            consents.setdefault(c.family_id, set()).add(c.purpose)
+    placed = _placed(family_ids)
+    return {row["id"]: FamilyFacts(**{
+        **row, "members": tuple(members.get(row["id"], ())), "problem_areas": frozenset(row["problem_areas"] or ()),
+        "languages": frozenset(row["languages"] or ()), "support_kinds": frozenset(row["support_kinds"] or ()),
+        "availability": dict(row["availability"] or {}), "approvals": tuple(approvals.get(row["id"], ())),
+        "consents": frozenset(consents.get(row["id"], ())), "children_placed": int(placed.get(row["id"]) or 0),
+    }) for row in rows}
 
 
 def family(family_: Family, today: date) -> FamilyFacts:

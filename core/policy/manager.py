@@ -17,10 +17,9 @@ import threading
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import entry_points
-from typing import Any
+from typing import Any, NamedTuple
 
 import pluggy
 
@@ -60,8 +59,18 @@ def plugin_class(name: str) -> type[Plugin]:
 
 @cache
 def installed() -> dict[str, type[Plugin]]:
-    """Every installed plugin class by name (loaded once per process)."""
-    return {e.name: plugin_class(e.name) for e in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name)}
+    """Every installed plugin class by name (loaded once per process).
+
+    A broken package is logged and left out, so it cannot be enabled but does
+    not take the others down.
+    """
+    found = {}
+    for entry_point in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        try:
+            found[entry_point.name] = plugin_class(entry_point.name)
+        except Exception as exc:  # noqa: BLE001 - an import error, a broken contract, anything
+            log.error("plugin %s (%s) cannot be loaded: %s", entry_point.name, entry_point.value, exc)
+    return found
 
 
 def build_manager(plugins: dict[str, dict], classes: dict[str, type[Plugin]] | None = None) -> pluggy.PluginManager:
@@ -97,22 +106,25 @@ def manager_for(key, plugins: dict[str, dict]) -> pluggy.PluginManager:
     return manager
 
 
-@dataclass(frozen=True)
-class HookResult:
+class HookResult(NamedTuple):
+    """What one plugin's hook implementation gave: a value, or an error."""
+
     plugin: str
     version: str
     value: Any = None
     error: str | None = None
 
 
-_executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="koppel-plugin")
+#: Hook calls run here, so that a time limit can be kept. A plugin that hangs keeps its thread until it
+#: returns: with 32 threads a process survives that many hung calls before new calls wait for a thread.
+_executor = ThreadPoolExecutor(max_workers=32, thread_name_prefix="koppel-plugin")
 
 
-def _run(hook, kwargs: dict, done: list, first_only: bool) -> None:
-    for impl in reversed(hook.get_hookimpls()):  # pluggy's own order: last registered first
+def _run(hook, kwargs: dict, done: list, first_only: bool, impls=None) -> None:
+    for impl in impls or reversed(hook.get_hookimpls()):  # pluggy's own order: last registered first
         plugin = impl.plugin
         try:
-            value = impl.function(**{name: kwargs[name] for name in impl.argnames})
+            value = impl.function(*[kwargs[name] for name in impl.argnames])
             done.append(HookResult(impl.plugin_name, plugin.version, value))
         except Exception as exc:  # noqa: BLE001 - a plugin's failure is its own, not the request's
             log.error("plugin %s %s failed in %s: %r", impl.plugin_name, plugin.version, hook.name, exc,
@@ -159,10 +171,12 @@ def call_many(manager: pluggy.PluginManager, hook_name: str, timeout: float, cal
     first_only = bool(hook.spec and hook.spec.opts.get("firstresult"))
     results: list[list[HookResult]] = []
 
+    impls = list(reversed(hook.get_hookimpls()))
+
     def run_all():
         for kwargs in calls:
             done: list[HookResult] = []
-            _run(hook, kwargs, done, first_only)
+            _run(hook, kwargs, done, first_only, impls)
             results.append(done)
 
     if timeout <= 0:

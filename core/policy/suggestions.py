@@ -1,7 +1,8 @@
 """Match suggestions: supporting families ranked for a requesting family by the matching plugins."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import logging
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
@@ -13,6 +14,9 @@ from core.policy import service
 from core.policy.types import ScoreComponent
 from core.programme import vocabulary as V
 from core.programme.models import Family
+
+
+log = logging.getLogger("koppel.plugins")
 
 
 @dataclass
@@ -36,11 +40,13 @@ def suggest(requesting: Family, limit: int = 10, today: date | None = None) -> l
     policy = service.current(requesting.tenant_id)
     if "matching" not in policy.kinds():
         raise Conflict("this municipality's policy enables no matching plugin")
-    candidates = dict(db.session.execute(select(Family.id, Family.display_name).where(
-        Family.kind == V.SUPPORTING, Family.status.in_((V.AVAILABLE, V.MATCHED)))).all())
-    facts = facts_module.families([requesting.id, *candidates], today)
-    mine = facts[requesting.id]
-    ids = sorted(candidates)
+    available = (Family.kind == V.SUPPORTING) & Family.status.in_((V.AVAILABLE, V.MATCHED))
+    candidates = dict(db.session.execute(select(Family.id, Family.display_name).where(available)).all())
+    mine = facts_module.family(requesting, today)
+    facts = facts_module.matching_facts(select(Family.id).where(available), today)
+    # a family without room could not be matched anyway (the match service refuses it), whatever the plugins say
+    need = max(1, len(mine.children))
+    ids = sorted(i for i in candidates if (facts[i].capacity_children or 0) - facts[i].children_placed >= need)
     scored = policy.call_many("koppel_match_score", [
         {"requesting": mine, "supporting": facts[i], "today": today} for i in ids])
     suggestions = []
@@ -56,17 +62,22 @@ def suggest(requesting: Family, limit: int = 10, today: date | None = None) -> l
 
 
 def _components(results) -> list[dict] | None:
-    """The pair's components, or None when it is vetoed or a plugin failed for it."""
+    """The pair's components, or None when it is vetoed or a plugin failed for it (logged)."""
     components = []
-    for result in results:
-        if result.error:
+    for plugin, version, value_or_values, error in results:
+        if error:
+            log.warning("plugin %s %s failed to score a pair: %s", plugin, version, error)
             return None
-        values = result.value if isinstance(result.value, (list, tuple)) else [result.value]
-        for value in values:
+        if value_or_values is None:
+            continue
+        for value in value_or_values if isinstance(value_or_values, list) else (value_or_values,):
             if value is None:
                 continue
-            if not isinstance(value, ScoreComponent) or value.veto:
+            if type(value) is not ScoreComponent and not isinstance(value, ScoreComponent):
+                log.warning("plugin %s %s returned %r, not a ScoreComponent", plugin, version, value)
                 return None
-            components.append({**asdict(value), "plugin": result.plugin,
-                               "score": min(1.0, max(0.0, float(value.score)))})
+            if value.veto:
+                return None
+            components.append({"criterion": value.criterion, "score": min(1.0, max(0.0, float(value.score))),
+                               "weight": value.weight, "reason": value.reason, "plugin": plugin})
     return components

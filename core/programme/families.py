@@ -109,6 +109,7 @@ def add_member(family: Family, data: dict) -> Member:
         raise ValidationError({"vog_issued_on": ["a certificate of conduct is recorded for supporting families"]})
     member = Member(**data)
     family.members.append(member)
+    family.updated_at = utcnow()  # a new version of the family: its facts changed
     db.session.flush()
     duplicates.flag(family)
     audit.record("member.create", object_type="family", object_id=family.id, detail={"member": member.id})
@@ -118,6 +119,7 @@ def add_member(family: Family, data: dict) -> Member:
 def update_member(member: Member, data: dict) -> Member:
     for name, value in data.items():
         setattr(member, name, value)
+    member.family.updated_at = utcnow()
     db.session.flush()
     audit.record("member.update", object_type="family", object_id=member.family_id,
                  detail={"member": member.id, "fields": sorted(data)})
@@ -126,6 +128,7 @@ def update_member(member: Member, data: dict) -> Member:
 
 def remove_member(member: Member) -> None:
     family_id, member_id = member.family_id, member.id
+    member.family.updated_at = utcnow()
     db.session.delete(member)
     db.session.flush()
     audit.record("member.delete", object_type="family", object_id=family_id, detail={"member": member_id})
