@@ -36,20 +36,13 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-import psycopg
-from psycopg import sql
+from _database import BIN, ROOT, BenchDatabase
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent  # koppel and gunicorn live next to the venv's python
 LUA = Path(__file__).resolve().with_name("report.lua")
-DATABASE = "koppel_bench"
-ROLES = ("koppel_owner", "koppel_app")
+DB = BenchDatabase("koppel_bench")
 TARGET = 0.35
 TENANT_PATH = "/api/v1/doetinchem/targets"
 PAGE_PATH = "/api/v1/doetinchem/audit-events?limit=50"
-
-APP_URL = f"postgresql+psycopg://koppel_app:koppel_app@127.0.0.1/{DATABASE}"
-OWNER_URL = f"postgresql+psycopg://koppel_owner:koppel_owner@127.0.0.1/{DATABASE}"
 
 # Audit events in id order = time order, round-robin over the tenants, a few
 # actions and outcomes; 1 in 50 refused. The owner is under FORCE RLS, hence
@@ -70,29 +63,13 @@ FROM (SELECT array_agg(id ORDER BY id) AS ids, array_agg(slug ORDER BY id) AS sl
 """
 
 
-def koppel(*arguments: str) -> str:
-    """Run the ``koppel`` CLI against the bench database; its stdout."""
-    env = {**os.environ, "DATABASE_URL": APP_URL, "MIGRATION_DATABASE_URL": OWNER_URL,
-           "KOPPEL_ENV": "development", "SECRET_KEY": secrets.token_urlsafe(32), "LOG_LEVEL": "WARNING"}
-    done = subprocess.run([BIN / "koppel", *arguments], cwd=ROOT, env=env, capture_output=True, text=True)
-    if done.returncode:
-        sys.exit(f"koppel {' '.join(arguments)} failed:\n{done.stdout}{done.stderr}")
-    return done.stdout
-
-
 def set_up_database(rows: int) -> str:
     """Create and seed the database; returns the raw API token."""
-    with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as conn:
-        for role in ROLES:
-            if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone():
-                conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(role), sql.Literal(role)))
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DATABASE)))
-        conn.execute(sql.SQL("CREATE DATABASE {} OWNER koppel_owner").format(sql.Identifier(DATABASE)))
-    koppel("init")
+    DB.create()
     for region in sorted((ROOT / "tenants" / "regions").glob("*.toml")):
-        koppel("tenants", "apply", str(region))
+        DB.koppel("tenants", "apply", str(region))
     started = time.monotonic()
-    with psycopg.connect(f"host=127.0.0.1 user=koppel_owner password=koppel_owner dbname={DATABASE}") as conn:
+    with DB.connect_owner() as conn:
         conn.execute("SELECT set_config('koppel.cross_tenant', 'on', false)")
         conn.execute(SEED_SQL, {"rows": rows})
         conn.execute("INSERT INTO programme_target (tenant_id, year, new_matches_min, new_matches_max) "
@@ -102,7 +79,7 @@ def set_up_database(rows: int) -> str:
         conn.execute("VACUUM ANALYZE audit_event")
         count, tenants = conn.execute("SELECT count(*), count(DISTINCT tenant_id) FROM audit_event").fetchone()
     print(f"seeded {count} audit events over {tenants} municipalities in {time.monotonic() - started:.1f} s")
-    output = koppel("token", "create", "--name", "bench", "--role", "tenant_admin", "--municipality", "doetinchem")
+    output = DB.koppel("token", "create", "--name", "bench", "--role", "tenant_admin", "--municipality", "doetinchem")
     return output.strip().splitlines()[-1]
 
 
@@ -114,7 +91,7 @@ def free_port() -> int:
 
 def start_gunicorn(app: str, port: int, workers: int, threads: int, log) -> subprocess.Popen:
     env = {**os.environ, "KOPPEL_ENV": "production", "SECRET_KEY": secrets.token_urlsafe(48),
-           "DATABASE_URL": APP_URL, "LOG_LEVEL": "WARNING"}
+           "DATABASE_URL": DB.app_url, "LOG_LEVEL": "WARNING"}
     env.pop("MIGRATION_DATABASE_URL", None)
     # A session of its own: Ctrl-C reaches this script, which then stops gunicorn itself.
     return subprocess.Popen([BIN / "gunicorn", "-w", str(workers), "--threads", str(threads), "-b",

@@ -24,7 +24,7 @@
     superuser ``postgres``, trust auth; the roles ``koppel_owner`` and
     ``koppel_app`` are created when missing, password = name), ``koppel
     init``, onboards Aalten, seeds it with ``core.programme.generator``
-    (``--families`` families, ``--matches`` matches), then pauses the
+    (``--seed-families`` families, ``--matches`` matches), then pauses the
     newest available supporting families beyond 2,000 so that exactly
     ``--candidates`` (2,000) supporting families are candidates (available,
     or matched with open matches), and ``VACUUM ANALYZE``. Enables the six
@@ -34,7 +34,8 @@
     ``core.policy.suggestions.suggest(family, limit=10)`` in-process for one
     waiting requesting family, ``--runs`` times (each in its own
     transaction, after two warm-up runs; target p95 < 100 ms), with a
-    breakdown of one run (facts, scoring, ranking), and
+    breakdown of the same work done by hand once (every candidate's facts
+    loaded afresh, every pair scored, components), and
     ``GET /api/v1/aalten/families/<id>/match-suggestions`` through Flask's
     test client with a coordinator's bearer token.
 
@@ -47,26 +48,16 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
 import random
-import secrets
 import statistics
-import subprocess
 import sys
 import time
 from datetime import date, timedelta
-from pathlib import Path
 
-import psycopg
-from psycopg import sql
+from _database import ROOT, BenchDatabase
 
-ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-BIN = Path(sys.executable).parent
-DATABASE = "koppel_bench_policy"
-ROLES = ("koppel_owner", "koppel_app")
-APP_URL = f"postgresql+psycopg://koppel_app:koppel_app@127.0.0.1/{DATABASE}"
-OWNER_URL = f"postgresql+psycopg://koppel_owner:koppel_owner@127.0.0.1/{DATABASE}"
+DB = BenchDatabase("koppel_bench_policy")
 SLUG = "aalten"
 
 ELIGIBILITY = ("eligibility.kopp_kov", "eligibility.poverty", "eligibility.single_parent", "eligibility.child_needs",
@@ -195,47 +186,6 @@ def measure_dispatch(count: int, rounds: int, seed: int, today: date) -> list[tu
 # --------------------------------------------------------------------------- (b) match suggestions
 
 
-def koppel(*arguments: str) -> str:
-    env = {**os.environ, "DATABASE_URL": APP_URL, "MIGRATION_DATABASE_URL": OWNER_URL,
-           "KOPPEL_ENV": "development", "SECRET_KEY": secrets.token_urlsafe(32), "LOG_LEVEL": "WARNING"}
-    done = subprocess.run([BIN / "koppel", *arguments], cwd=ROOT, env=env, capture_output=True, text=True)
-    if done.returncode:
-        sys.exit(f"koppel {' '.join(arguments)} failed:\n{done.stdout}{done.stderr}")
-    return done.stdout
-
-
-def create_database() -> None:
-    with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as conn:
-        for role in ROLES:
-            if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone():
-                conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(role), sql.Literal(role)))
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DATABASE)))
-        conn.execute(sql.SQL("CREATE DATABASE {} OWNER koppel_owner").format(sql.Identifier(DATABASE)))
-    koppel("init")
-
-
-def seeded() -> bool:
-    try:
-        with psycopg.connect(f"host=127.0.0.1 user=koppel_owner password=koppel_owner dbname={DATABASE}") as conn:
-            conn.execute("SELECT set_config('koppel.cross_tenant', 'on', false)")
-            return conn.execute("SELECT count(*) FROM policy_version").fetchone()[0] > 0
-    except psycopg.Error:
-        return False
-
-
-def make_app():
-    """The app as wsgi.py makes it for gunicorn (objects of start-up frozen out of the garbage collector)."""
-    import gc
-
-    from core import create_app
-
-    app = create_app({"KOPPEL_ENV": "production", "SECRET_KEY": secrets.token_urlsafe(48),
-                       "SQLALCHEMY_DATABASE_URI": APP_URL, "MIGRATION_DATABASE_URL": APP_URL, "LOG_LEVEL": "WARNING"})
-    gc.collect()
-    gc.freeze()
-    return app
-
-
 def seed(families: int, matches: int, candidates: int, seed_value: int, today: date) -> None:
     from sqlalchemy import select, update
 
@@ -247,7 +197,7 @@ def seed(families: int, matches: int, candidates: int, seed_value: int, today: d
     from tenants import onboarding
     from tenants.context import cross_tenant_scope, tenant_scope
 
-    app = make_app()
+    app = DB.make_app()
     with app.app_context():
         with cross_tenant_scope("platform-maintenance"):
             consortium = onboarding.add_consortium("Achterhoek", "achterhoek")
@@ -275,8 +225,7 @@ def seed(families: int, matches: int, candidates: int, seed_value: int, today: d
               f"available; {excess:,} more available ones paused)")
         service.change(tenant_id, {name: {} for name in MATCHING}, note="bench: the six matching plugins")
         db.session.commit()
-    with psycopg.connect(f"host=127.0.0.1 user=koppel_owner password=koppel_owner dbname={DATABASE}",
-                         autocommit=True) as conn:
+    with DB.connect_owner(autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
 
 
@@ -308,7 +257,7 @@ def measure_suggestions(runs: int, today: date) -> list[tuple[str, list[float], 
     from tenants.context import tenant_scope
     from tenants.models import Municipality
 
-    app = make_app()
+    app = DB.make_app()
     with app.app_context():
         municipality = db.session.scalar(select(Municipality).where(Municipality.slug == SLUG))
         tenant_id = municipality.id
@@ -414,12 +363,12 @@ def main() -> int:
     overhead = measure_dispatch(args.families, args.rounds, args.seed, args.today)
     timings = []
     if not args.skip_db:
-        if args.reuse and seeded():
-            print(f"\nreusing the seeded database {DATABASE}")
+        if args.reuse and DB.seeded("policy_version"):
+            print(f"\nreusing the seeded database {DB.name}")
         else:
             started = time.monotonic()
-            create_database()
-            print(f"\ndatabase {DATABASE} created and migrated in {time.monotonic() - started:.1f} s")
+            DB.create()
+            print(f"\ndatabase {DB.name} created and migrated in {time.monotonic() - started:.1f} s")
             seed(args.seed_families, args.matches, args.candidates, args.seed, args.today)
         timings = measure_suggestions(args.runs, args.today)
 

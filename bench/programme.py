@@ -13,9 +13,12 @@
    one municipality (in its tenant scope, target p95 < 200 ms) and for the
    7-member consortium (target p95 < 1 s), each run ``--runs`` times after a
    warm-up; prints p50, p95 and max.
-4. The API part (a page of 50 families, one family with members, decisions
-   and matches, and their ratio to /healthz) is a placeholder for now:
-   :func:`measure_api`.
+4. In-process too, through Flask's test client with a tenant admin's bearer
+   token for the first municipality: a page of 50 families (one of three
+   sorts and filters at random, target p95 < 50 ms) and a random family that
+   has decisions, with its members, decisions and matches (target p95
+   < 30 ms), each ``5 × --runs`` times, and ``GET /healthz`` ``10 × --runs``
+   times in the same run; prints each read's p50 as a multiple of /healthz's.
 
 ``--explain`` prints ``EXPLAIN (ANALYZE, BUFFERS)`` of every SQL statement the
 KPI service runs, in the scope it runs in, slowest first. ``--reuse`` skips
@@ -27,26 +30,16 @@ Run with the project's venv: ``python bench/programme.py [--quick]``.
 from __future__ import annotations
 
 import argparse
-import os
-import secrets
 import statistics
-import subprocess
 import sys
 import time
 from contextlib import contextmanager
 from datetime import date
-from pathlib import Path
 
-import psycopg
-from psycopg import sql
+from _database import ROOT, BenchDatabase
 
-ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-BIN = Path(sys.executable).parent
-DATABASE = "koppel_bench_programme"
-ROLES = ("koppel_owner", "koppel_app")
-APP_URL = f"postgresql+psycopg://koppel_app:koppel_app@127.0.0.1/{DATABASE}"
-OWNER_URL = f"postgresql+psycopg://koppel_owner:koppel_owner@127.0.0.1/{DATABASE}"
+DB = BenchDatabase("koppel_bench_programme")
 
 TARGET_MUNICIPALITY_S = 0.200
 TARGET_CONSORTIUM_S = 1.0
@@ -65,48 +58,13 @@ INVENTED_CONSORTIA = [("Veluwe-Noord", 6), ("Salland", 6), ("Twente-West", 6), (
                       ("Kop van Overijssel", 6), ("Gooi en Vecht", 9)]
 
 
-def koppel(*arguments: str) -> str:
-    env = {**os.environ, "DATABASE_URL": APP_URL, "MIGRATION_DATABASE_URL": OWNER_URL,
-           "KOPPEL_ENV": "development", "SECRET_KEY": secrets.token_urlsafe(32), "LOG_LEVEL": "WARNING"}
-    done = subprocess.run([BIN / "koppel", *arguments], cwd=ROOT, env=env, capture_output=True, text=True)
-    if done.returncode:
-        sys.exit(f"koppel {' '.join(arguments)} failed:\n{done.stdout}{done.stderr}")
-    return done.stdout
-
-
-def create_database() -> None:
-    with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as conn:
-        for role in ROLES:
-            if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone():
-                conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(role), sql.Literal(role)))
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DATABASE)))
-        conn.execute(sql.SQL("CREATE DATABASE {} OWNER koppel_owner").format(sql.Identifier(DATABASE)))
-    koppel("init")
-
-
-def seeded() -> bool:
-    try:
-        with psycopg.connect(f"host=127.0.0.1 user=koppel_owner password=koppel_owner dbname={DATABASE}") as conn:
-            conn.execute("SELECT set_config('koppel.cross_tenant', 'on', false)")
-            return conn.execute("SELECT count(*) FROM match").fetchone()[0] > 0
-    except psycopg.Error:
-        return False
-
-
-def make_app():
-    from core import create_app
-
-    return create_app({"KOPPEL_ENV": "production", "SECRET_KEY": secrets.token_urlsafe(48),
-                       "SQLALCHEMY_DATABASE_URI": APP_URL, "MIGRATION_DATABASE_URL": APP_URL, "LOG_LEVEL": "WARNING"})
-
-
 def onboard(count: int) -> None:
     """Achterhoek and Nijmegen from the region files, then invented consortia, up to *count* municipalities."""
     from core.extensions import db
     from tenants import onboarding
     from tenants.context import cross_tenant_scope
 
-    app = make_app()
+    app = DB.make_app()
     with app.app_context(), cross_tenant_scope("platform-maintenance"):
         made = 0
         for name in ("achterhoek", "nijmegen"):
@@ -138,7 +96,7 @@ def seed(families: int, matches: int, seed_value: int, today: date) -> None:
     from core.programme import generator
     from tenants.models import Municipality
 
-    app = make_app()
+    app = DB.make_app()
     with app.app_context():
         ids = list(db.session.scalars(select(Municipality.id).order_by(Municipality.id)))
         started = time.monotonic()
@@ -153,8 +111,7 @@ def seed(families: int, matches: int, seed_value: int, today: date) -> None:
     print(f"seeding: {len(ids)} municipalities × {families:,} families and {matches:,} matches = {rows:,} rows "
           f"in {seconds:.1f} s ({rows / seconds:,.0f} rows/s)")
     started = time.monotonic()
-    with psycopg.connect(f"host=127.0.0.1 user=koppel_owner password=koppel_owner dbname={DATABASE}",
-                         autocommit=True) as conn:
+    with DB.connect_owner(autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
     print(f"VACUUM ANALYZE: {time.monotonic() - started:.1f} s")
 
@@ -221,7 +178,7 @@ def measure_kpis(runs: int, explain_plans: bool, today: date) -> list[tuple[str,
     from tenants.context import tenant_scope
     from tenants.models import Consortium, Municipality
 
-    app = make_app()
+    app = DB.make_app()
     results = []
     with app.app_context():
         consortium = db.session.scalars(
@@ -291,7 +248,7 @@ def measure_api(runs: int) -> list[tuple[str, list[float], float]]:
     from tenants.context import tenant_scope
     from tenants.models import Municipality
 
-    app = make_app()
+    app = DB.make_app()
     client = app.test_client()
     with app.app_context():
         municipality = db.session.scalars(select(Municipality).order_by(Municipality.id)).first()
@@ -361,13 +318,13 @@ def main() -> int:
     if args.municipalities < 7:
         parser.error("--municipalities must be at least 7 (the consortium measured has 7 members)")
 
-    if args.reuse and seeded():
-        print(f"reusing the seeded database {DATABASE}")
+    if args.reuse and DB.seeded("match"):
+        print(f"reusing the seeded database {DB.name}")
     else:
         started = time.monotonic()
-        create_database()
+        DB.create()
         onboard(args.municipalities)
-        print(f"database {DATABASE} created, migrated and onboarded in {time.monotonic() - started:.1f} s")
+        print(f"database {DB.name} created, migrated and onboarded in {time.monotonic() - started:.1f} s")
         seed(args.families, args.matches, args.seed, args.today)
     results = measure_kpis(args.runs, args.explain, args.today) + measure_api(args.runs)
     return 0 if report(results) else 1
