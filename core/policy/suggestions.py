@@ -44,9 +44,9 @@ def suggest(requesting: Family, limit: int = 10, today: date | None = None) -> l
     candidates = dict(db.session.execute(select(Family.id, Family.display_name).where(available)).all())
     mine = facts_module.family(requesting, today)
     facts = facts_module.matching_facts(select(Family.id).where(available), today)
-    # a family without room could not be matched anyway (the match service refuses it), whatever the plugins say
-    need = max(1, len(mine.children))
-    ids = sorted(i for i in candidates if (facts[i].capacity_children or 0) - facts[i].children_placed >= need)
+    # a family with no room at all could not be matched anyway (the match service refuses it);
+    # how much room is enough for this family is the capacity plugin's to judge
+    ids = sorted(i for i in candidates if (facts[i].capacity_children or 0) > facts[i].children_placed)
     scored = policy.call_many("koppel_match_score", [
         {"requesting": mine, "supporting": facts[i], "today": today} for i in ids])
     suggestions = []
