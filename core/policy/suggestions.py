@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from sqlalchemy import select
@@ -49,20 +49,22 @@ def suggest(requesting: Family, limit: int = 10, today: date | None = None) -> l
     ids = sorted(i for i in candidates if (facts[i].capacity_children or 0) > facts[i].children_placed)
     scored = policy.call_many("koppel_match_score", [
         {"requesting": mine, "supporting": facts[i], "today": today} for i in ids])
-    suggestions = []
+    ranked = []
     for family_id, results in zip(ids, scored):
         components = _components(results)
         if components is None:
             continue
-        weight = sum(c["weight"] for c in components)
-        score = sum(c["score"] * c["weight"] for c in components) / weight if weight else 0.0
-        suggestions.append(Suggestion(family_id, candidates[family_id], round(score, 4), components))
-    suggestions.sort(key=lambda s: (-s.score, s.family_id))
-    return suggestions[:limit]
+        weight = sum(c.weight for _, c in components)
+        score = sum(c.score * c.weight for _, c in components) / weight if weight else 0.0
+        ranked.append((-round(score, 4), family_id, components))
+    ranked.sort(key=lambda r: r[:2])
+    return [Suggestion(family_id, candidates[family_id], -negative, [
+        {"criterion": c.criterion, "score": c.score, "weight": c.weight, "reason": c.reason, "plugin": plugin}
+        for plugin, c in components]) for negative, family_id, components in ranked[:limit]]
 
 
-def _components(results) -> list[dict] | None:
-    """The pair's components, or None when it is vetoed or a plugin failed for it (logged)."""
+def _components(results) -> list[tuple[str, ScoreComponent]] | None:
+    """(plugin, component) of a pair, scores clamped to 0..1; None when vetoed or a plugin failed (logged)."""
     components = []
     for plugin, version, value_or_values, error in results:
         if error:
@@ -73,11 +75,12 @@ def _components(results) -> list[dict] | None:
         for value in value_or_values if isinstance(value_or_values, list) else (value_or_values,):
             if value is None:
                 continue
-            if type(value) is not ScoreComponent and not isinstance(value, ScoreComponent):
+            if not isinstance(value, ScoreComponent):
                 log.warning("plugin %s %s returned %r, not a ScoreComponent", plugin, version, value)
                 return None
             if value.veto:
                 return None
-            components.append({"criterion": value.criterion, "score": min(1.0, max(0.0, float(value.score))),
-                               "weight": value.weight, "reason": value.reason, "plugin": plugin})
+            if not 0.0 <= value.score <= 1.0:
+                value = replace(value, score=min(1.0, max(0.0, float(value.score))))
+            components.append((plugin, value))
     return components
