@@ -260,3 +260,14 @@ def test_suggestions_see_a_changed_supporting_family(client, world):
     client.patch(f"/api/v1/aalten/families/{supporting}", json={"capacity_children": 0},
                  headers={**coordinator, "If-Match": tag})
     assert "Wisselend" not in [s["display_name"] for s in client.get(url, headers=coordinator).get_json()]
+
+
+def test_reaching_waiting_or_available_asks_the_policy(client, world):
+    _put(client, world, "aalten", {**NO_CONDITIONS, "screening.vog": {}})
+    coordinator = world.bearer(R.COORDINATOR)
+    requesting = _create(client, coordinator, {"kind": "requesting", "display_name": "Wacht"}, "intake", "waiting")
+    supporting = _create(client, coordinator, {"kind": "supporting", "display_name": "Biedt", "members": [
+        {"role": "adult", "first_name": "V", "vog_issued_on": "2026-01-05"}]}, "screening", "available")
+    for family, kind, outcome in ((requesting, "eligibility", "eligible"), (supporting, "screening", "passed")):
+        decisions = client.get(f"/api/v1/aalten/families/{family}/decisions", headers=coordinator).get_json()
+        assert [(d["kind"], d["outcome"]) for d in decisions] == [(kind, outcome)]

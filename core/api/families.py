@@ -23,6 +23,8 @@ from core.programme.models import Approval, Consent, Contact, Decision, Duplicat
 blp = Blueprint("families", __name__, url_prefix="/api/v1/<municipality>", description="Families")
 
 STAFF = (R.COORDINATOR, R.TENANT_ADMIN)
+#: The policy decides when a family reaches these statuses.
+DECIDE_ON = {V.WAITING: "eligibility", V.AVAILABLE: "screening"}
 SORTS = {"id": Family.id, "display_name": Family.display_name, "registered_on": Family.registered_on,
          "status_changed_at": Family.status_changed_at}
 
@@ -204,9 +206,15 @@ def update_family(data, family_id):
 @blp.arguments(S.StatusChangeSchema)
 @blp.response(200, FamilyDetailSchema)
 def change_status(data, family_id):
-    """Move the family to another status (409 when its kind does not allow that from where it is)."""
+    """Move the family to another status (409 when its kind does not allow that from where it is).
+
+    A requesting family that starts waiting gets an eligibility decision, a supporting family that
+    becomes available a screening decision, from the municipality's plugins (stored, not blocking).
+    """
     family = get_or_404(Family, family_id)
     families.change_status(family, data["status"], data.get("reason"))
+    if data["status"] in DECIDE_ON:
+        decide.decide(DECIDE_ON[data["status"]], family)
     db.session.commit()
     return _show(family)
 
