@@ -55,6 +55,7 @@ import time
 from datetime import date, timedelta
 
 from _database import ROOT, BenchDatabase
+from _timing import percentile, timed
 
 sys.path.insert(0, str(ROOT))
 DB = BenchDatabase("koppel_bench_policy")
@@ -227,22 +228,6 @@ def seed(families: int, matches: int, candidates: int, seed_value: int, today: d
         db.session.commit()
     with DB.connect_owner(autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, -(-len(ordered) * p // 100) - 1)]  # nearest rank
-
-
-def timed(function, runs: int, warmup: int = 2) -> list[float]:
-    for _ in range(warmup):
-        function()
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - started)
-    return times
 
 
 def measure_suggestions(runs: int, today: date) -> list[tuple[str, list[float], float]]:

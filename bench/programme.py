@@ -37,6 +37,7 @@ from contextlib import contextmanager
 from datetime import date
 
 from _database import ROOT, BenchDatabase
+from _timing import percentile, timed
 
 sys.path.insert(0, str(ROOT))
 DB = BenchDatabase("koppel_bench_programme")
@@ -114,22 +115,6 @@ def seed(families: int, matches: int, seed_value: int, today: date) -> None:
     with DB.connect_owner(autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
     print(f"VACUUM ANALYZE: {time.monotonic() - started:.1f} s")
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, -(-len(ordered) * p // 100) - 1)]  # nearest rank
-
-
-def timed(function, runs: int, warmup: int = 2) -> list[float]:
-    for _ in range(warmup):
-        function()
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - started)
-    return times
 
 
 @contextmanager

@@ -10,7 +10,6 @@ import sys
 from contextlib import contextmanager
 
 import click
-from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 from marshmallow import ValidationError
 from sqlalchemy import select

@@ -182,18 +182,19 @@ def requires(*roles: str, scope: str = TENANT):
     unknown = set(roles) - set(R.ROLES)
     if unknown or scope not in (USER, TENANT, CONSORTIUM, PLATFORM) or (scope != USER and not roles):
         raise ValueError(f"bad access declaration: scope={scope!r} roles={roles!r}")
-    access = Access(scope, frozenset(roles))
+    return lambda view: _guarded(view, Access(scope, frozenset(roles)))
 
-    def decorator(view):
-        @wraps(view)
-        def wrapper(*args, **kwargs):
-            authorize(access)
-            return view(*args, **kwargs)
 
-        wrapper.access = access
-        return wrapper
+def _guarded(view, access: Access):
+    """*view*, with *access* checked before it runs and kept on it as ``view.access``."""
 
-    return decorator
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        authorize(access)
+        return view(*args, **kwargs)
+
+    wrapper.access = access
+    return wrapper
 
 
 def public(view):
@@ -204,15 +205,7 @@ def public(view):
 
 def public_in_tenant(view):
     """Declare a view open to everyone, run inside the municipality of its URL (public registration)."""
-    access = Access(PUBLIC_TENANT)
-
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        authorize(access)
-        return view(*args, **kwargs)
-
-    wrapper.access = access
-    return wrapper
+    return _guarded(view, Access(PUBLIC_TENANT))
 
 
 def leave_tenant(exc=None) -> None:
