@@ -7,7 +7,6 @@ role's password is its name.
 """
 from __future__ import annotations
 
-import gc
 import os
 import secrets
 import subprocess
@@ -67,12 +66,12 @@ class BenchDatabase:
 
     def make_app(self):
         """The app in production mode as the app role, made like wsgi.py makes it for gunicorn
-        (the objects of start-up frozen out of the garbage collector)."""
+        (with the garbage collector tuned for serving)."""
         from core import create_app
+        from core.app import tune_garbage_collector
 
         app = create_app({"KOPPEL_ENV": "production", "SECRET_KEY": secrets.token_urlsafe(48),
                           "SQLALCHEMY_DATABASE_URI": self.app_url, "MIGRATION_DATABASE_URL": self.app_url,
                           "LOG_LEVEL": "WARNING"})
-        gc.collect()
-        gc.freeze()
+        tune_garbage_collector()
         return app

@@ -1,6 +1,7 @@
 """The application factory."""
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 from flask import Flask, make_response, redirect, render_template, request, session, url_for
@@ -55,6 +56,16 @@ def create_app(config: dict | None = None) -> Flask:
 
     register_cli(app)
     return app
+
+
+def tune_garbage_collector() -> None:
+    """For a serving process, once the app is made: what start-up made lives as long as the process, so
+    keep the collector from scanning it (``gc.freeze``; pages also stay shared after a fork), and collect
+    the youngest objects less often: a request makes many short-lived ones, and the default (every 700
+    allocations) adds pauses of tens of milliseconds to the slowest requests."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000)
 
 
 def _init_auth(app: Flask) -> None:

@@ -76,7 +76,7 @@ def demo_command(host, port):
     """Create or reuse the demo database and serve Koppel with demo data."""
     from flask_migrate import upgrade
 
-    from core.app import create_app
+    from core.app import create_app, tune_garbage_collector
 
     app = create_app({"KOPPEL_ENV": os.environ.get("KOPPEL_ENV", "development")})
     with app.app_context():
@@ -88,6 +88,7 @@ def demo_command(host, port):
     for email, role, where in rows:
         click.echo(f"  {email:<{width}}  {role:<17} {where}")
     click.echo("\nStop with Ctrl-C.\n")
+    tune_garbage_collector()
     try:
         run_simple(host, port, app, use_reloader=False, threaded=True)
     except KeyboardInterrupt:
