@@ -60,7 +60,7 @@ def matching_facts(family_ids, today: date) -> dict[int, FamilyFacts]:
             while len(_cache) > MAX_CACHED_FACTS:
                 _cache.popitem(last=False)
         found.update(loaded)
-    placed = _placed(list(found) if len(found) < 1000 else family_ids)
+    placed = _placed(family_ids)
     for family_id, facts in found.items():
         if facts.children_placed != placed.get(family_id, 0):
             found[family_id] = replace(facts, children_placed=placed.get(family_id, 0))
