@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from core.extensions import db
 from core.policy import service
+from tenants.resolution import forget
 from tenants.models import ACTIVE, STATUSES, Consortium, Municipality
 
 CBS_CODE = re.compile(r"^GM\d{4}$")
@@ -95,8 +96,6 @@ def _duplicates(data: dict, existing: Municipality | None = None) -> dict:
 
 def set_status(municipality: Municipality, status: str) -> None:
     """Suspend or reactivate; other processes notice within ``AUTH_CACHE_SECONDS``."""
-    from tenants.resolution import forget
-
     if status not in STATUSES:
         raise ValidationError({"status": [f"must be one of {', '.join(STATUSES)}"]})
     municipality.status = status

@@ -60,17 +60,16 @@ def _money(value: Decimal) -> str:
 
 
 def as_report(statement_: FundingStatement, municipality_name: str) -> Report:
-    money = _money
     sections = [
-        Section("Costs", ("description", "amount"), tuple((l.description, money(l.amount)) for l in statement_.lines)),
-        Section("Paid by", ("payer", "amount"), tuple([(name, money(v)) for name, v in statement_.funds_pay.items()]
-                                                     + [(municipality_name, money(statement_.municipality_pays))])),
+        Section("Costs", ("description", "amount"), tuple((l.description, _money(l.amount)) for l in statement_.lines)),
+        Section("Paid by", ("payer", "amount"), tuple([(name, _money(v)) for name, v in statement_.funds_pay.items()]
+                                                     + [(municipality_name, _money(statement_.municipality_pays))])),
         Section("Avoided costs", ("description", "amount", "source"),
-                tuple((l.description, money(l.amount), l.source or "") for l in statement_.avoided_costs)),
+                tuple((l.description, _money(l.amount), l.source or "") for l in statement_.avoided_costs)),
     ]
     if statement_.consortium_split:
         sections.insert(2, Section("Consortium split", ("municipality", "amount"),
-                                   tuple((n, money(v)) for n, v in statement_.consortium_split.items())))
+                                   tuple((n, _money(v)) for n, v in statement_.consortium_split.items())))
     return Report(title=f"Funding statement {municipality_name}",
                   subtitle=f"{statement_.period_start.isoformat()} – {statement_.period_end.isoformat()} "
                            f"({statement_.model})", sections=tuple(sections))
