@@ -11,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core import cache
 from core import config as config_module
-from core import logs
+from core import logs, pool
 from core.errors import KoppelHTTPError, Unauthenticated
 from core.extensions import api, babel, csrf, db, limiter, login_manager, migrate
 
@@ -30,6 +30,9 @@ def create_app(config: dict | None = None) -> Flask:
     import core.models  # noqa: F401  (register every model on the metadata)
 
     db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            pool.ping_when_idle(engine, app.config["DATABASE_PING_IDLE_SECONDS"])
     cache.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     _init_auth(app)

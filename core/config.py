@@ -55,7 +55,8 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         # Migrations run as the role that owns the tables; the app does not.
         "MIGRATION_DATABASE_URL": env.get("MIGRATION_DATABASE_URL") or database_url,
         "DATABASE_APP_ROLE": env.get("DATABASE_APP_ROLE", "koppel_app"),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Pooled connections are pinged at checkout only after this long idle (core/pool.py).
+        "DATABASE_PING_IDLE_SECONDS": float(env.get("DATABASE_PING_IDLE_SECONDS", "10")),
         "REDIS_URL": env.get("REDIS_URL") or None,
         "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
