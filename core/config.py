@@ -56,7 +56,7 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "MIGRATION_DATABASE_URL": env.get("MIGRATION_DATABASE_URL") or database_url,
         "DATABASE_APP_ROLE": env.get("DATABASE_APP_ROLE", "koppel_app"),
         # Pooled connections are pinged at checkout only after this long idle (core/pool.py).
-        "DATABASE_PING_IDLE_SECONDS": float(env.get("DATABASE_PING_IDLE_SECONDS", "10")),
+        "DATABASE_PING_IDLE_SECONDS": _seconds(env, "DATABASE_PING_IDLE_SECONDS", "10"),
         "REDIS_URL": env.get("REDIS_URL") or None,
         "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
@@ -79,9 +79,9 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "LOGIN_MAX_FAILURES": 10,
         "LOGIN_FAILURE_WINDOW": timedelta(minutes=15),
         "API_TOKEN_DEFAULT_DAYS": int(env.get("API_TOKEN_DEFAULT_DAYS", "90")),
-        "AUTH_CACHE_SECONDS": float(env.get("AUTH_CACHE_SECONDS", "10")),
+        "AUTH_CACHE_SECONDS": _seconds(env, "AUTH_CACHE_SECONDS", "10"),
         # A policy plugin's hook call that takes longer counts as failed (the decision needs a coordinator).
-        "PLUGIN_TIMEOUT_SECONDS": float(env.get("PLUGIN_TIMEOUT_SECONDS", "2")),
+        "PLUGIN_TIMEOUT_SECONDS": _seconds(env, "PLUGIN_TIMEOUT_SECONDS", "2"),
         # flask-smorest / OpenAPI
         "API_TITLE": "Koppel API",
         "API_VERSION": "v1",
@@ -96,6 +96,17 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         config["MIGRATION_DATABASE_URL"] = overrides["SQLALCHEMY_DATABASE_URI"]
     _check(config)
     return config
+
+
+def _seconds(env, name: str, default: str) -> float:
+    value = env.get(name, default)
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:
+        raise ConfigError(f"{name} must be a number of seconds (0 or more), not {value!r}")
+    return seconds
 
 
 def _check(config: dict) -> None:

@@ -51,3 +51,17 @@ def test_the_default_database_is_sqlite_in_the_instance_folder(env):
     assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{app.instance_path}/koppel.sqlite3"
     assert app.config["MIGRATION_DATABASE_URL"] == app.config["SQLALCHEMY_DATABASE_URI"]
     assert app.config["BABEL_DEFAULT_TIMEZONE"] == "Europe/Amsterdam"
+
+@pytest.mark.parametrize("name", ["DATABASE_PING_IDLE_SECONDS", "AUTH_CACHE_SECONDS", "PLUGIN_TIMEOUT_SECONDS"])
+@pytest.mark.parametrize("value", ["ten", "-1", "nan"])
+def test_a_bad_number_of_seconds_is_named(env, name, value):
+    env.setenv("KOPPEL_ENV", "development")
+    env.setenv(name, value)
+    with pytest.raises(ConfigError, match=f"{name} must be a number of seconds"):
+        create_app()
+
+
+def test_seconds_from_the_environment(env):
+    env.setenv("KOPPEL_ENV", "development")
+    env.setenv("DATABASE_PING_IDLE_SECONDS", "2.5")
+    assert create_app().config["DATABASE_PING_IDLE_SECONDS"] == 2.5
