@@ -125,8 +125,7 @@ def captured_statements(engine):
     statements = []
 
     def record(conn, cursor, statement, parameters, context, executemany):
-        if "set_config" not in statement:
-            statements.append((statement, parameters))
+        statements.append((statement, parameters))
 
     event.listen(engine, "before_cursor_execute", record)
     try:
