@@ -14,6 +14,7 @@ from core import config as config_module
 from core import logs, pool
 from core.errors import KoppelHTTPError, Unauthenticated
 from core.extensions import api, babel, csrf, db, limiter, login_manager, migrate
+from tenants import rls
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -33,6 +34,8 @@ def create_app(config: dict | None = None) -> Flask:
     with app.app_context():
         for engine in db.engines.values():
             pool.ping_when_idle(engine, app.config["DATABASE_PING_IDLE_SECONDS"])
+            if engine.dialect.name == "postgresql":
+                rls.install(engine)
     cache.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     _init_auth(app)

@@ -15,6 +15,7 @@ and INSERTs. Row-level security covers those on PostgreSQL.
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from itertools import chain
 
 from sqlalchemy import ForeignKey, event
@@ -75,6 +76,16 @@ def _sync_database_scope(session: Session) -> None:
         session.info["koppel_scope_key"] = key
 
 
+@lru_cache(maxsize=4096)
+def _tenant_criteria(tenant_id: int):
+    """The loader criteria for one tenant; made once per tenant, since every query needs them.
+
+    The tenant id reaches the lambda through its closure, which SQLAlchemy binds as a
+    parameter: one option object per tenant, so each carries its own id.
+    """
+    return with_loader_criteria(TenantOwned, lambda cls: cls.tenant_id == tenant_id, include_aliases=True)
+
+
 def install(session_class: type[Session]) -> None:
     """Register the isolation listeners on *session_class*."""
 
@@ -105,10 +116,7 @@ def install(session_class: type[Session]) -> None:
         _sync_database_scope(state.session)
         if scope.tenant_id is None or state.is_column_load or state.is_relationship_load:
             return  # cross-tenant, or criteria already carried by the parent query
-        tenant_id = scope.tenant_id  # read now, bound as a parameter by the lambda's closure
-        state.statement = state.statement.options(
-            with_loader_criteria(TenantOwned, lambda cls: cls.tenant_id == tenant_id, include_aliases=True)
-        )
+        state.statement = state.statement.options(_tenant_criteria(scope.tenant_id))
 
     @event.listens_for(session_class, "before_flush")
     def _before_flush(session, flush_context, instances):

@@ -12,9 +12,13 @@ cross-tenant scope). The app connects as a role that owns no tables.
 """
 from __future__ import annotations
 
-from sqlalchemy import text
+from psycopg.pq import TransactionStatus
+from sqlalchemy import event, text
 
 SET_SCOPE = "SELECT set_config('koppel.tenant_id', %s, true), set_config('koppel.cross_tenant', %s, true)"
+# The same, opening the transaction (see apply_scope).
+BEGIN_WITH_SCOPE = ("BEGIN; SELECT set_config('koppel.tenant_id', '{tenant_id}', true), "
+                    "set_config('koppel.cross_tenant', '{cross}', true)")
 
 # Each setting is read once per statement (an InitPlan), not once per row.
 TENANT_MATCH = "tenant_id = (SELECT NULLIF(current_setting('koppel.tenant_id', true), '')::integer)"
@@ -24,13 +28,39 @@ CROSS_TENANT = "(SELECT current_setting('koppel.cross_tenant', true)) = 'on'"
 def apply_scope(connection, scope) -> None:
     """Set the transaction's scope settings on *connection* (PostgreSQL only).
 
-    Straight through the driver (psycopg), which opens the transaction first:
-    it runs on every request, and SQLAlchemy's statement machinery would
-    double its cost.
+    Straight through the driver (psycopg), since it runs in nearly every
+    request. When no transaction is open yet, BEGIN and the settings go to
+    the server in one round trip instead of two: the driver is put in
+    autocommit mode, so that it sends no BEGIN of its own, and the
+    transaction is opened explicitly. Commit and rollback end it as usual
+    (psycopg ends whatever transaction the server has open), and
+    :func:`install` takes autocommit off again when the connection goes back
+    to the pool. A connection asked for another isolation level, read-only
+    or deferrable keeps psycopg's own BEGIN, which carries those.
     """
-    tenant_id = str(scope.tenant_id) if scope and scope.tenant_id is not None else ""
+    driver = connection.connection.driver_connection
+    tenant_id = str(int(scope.tenant_id)) if scope and scope.tenant_id is not None else ""
     cross = "on" if scope and scope.cross_tenant else ""
-    connection.connection.driver_connection.execute(SET_SCOPE, (tenant_id, cross))
+    if driver.info.transaction_status == TransactionStatus.IDLE and _plain_transactions(driver):
+        driver.autocommit = True
+        # literals are safe: an integer and one of two fixed strings (the simple protocol, two statements)
+        driver.execute(BEGIN_WITH_SCOPE.format(tenant_id=tenant_id, cross=cross).encode())
+    else:
+        driver.execute(SET_SCOPE, (tenant_id, cross))
+
+
+def _plain_transactions(driver) -> bool:
+    return driver.isolation_level is None and driver.read_only is None and driver.deferrable is None
+
+
+def install(engine) -> None:
+    """Register what :func:`apply_scope` needs on a PostgreSQL *engine*: autocommit off again at checkin."""
+
+    @event.listens_for(engine, "checkin")
+    def _autocommit_off(dbapi_connection, record):
+        # a connection not idle here failed its reset, and the pool discards it
+        if dbapi_connection is not None and dbapi_connection.info.transaction_status == TransactionStatus.IDLE:
+            dbapi_connection.autocommit = False
 
 
 def enable_statements(table: str, *, nullable_tenant: bool = False) -> list[str]:

@@ -161,6 +161,47 @@ def test_the_tenant_setting_does_not_outlive_its_transaction(app, events):
 
 
 @pg
+def test_a_transaction_opened_with_its_scope_is_one_transaction(app, events):
+    """BEGIN and the settings go out in one round trip, with the driver in autocommit (rls.apply_scope):
+    a rollback still undoes the writes, the settings end with the transaction, and the connection goes
+    back to the pool with the driver's own transactions."""
+    with app.app_context():
+        with tenant_scope(events["aalten"]):
+            db.session.execute(insert(AuditEvent.__table__), [_event(events["aalten"], "test.undone")])
+            driver = db.session.connection().connection.driver_connection
+            assert driver.autocommit and _raw_count() == 3
+        db.session.rollback()
+        assert not driver.autocommit
+        with db.engine.connect() as conn:  # no scope: psycopg opens the transaction itself
+            conn.execute(insert(AuditEvent.__table__), [_event(None, "test.undone")])
+            assert not conn.connection.driver_connection.autocommit
+            assert conn.scalar(text("SELECT current_setting('koppel.tenant_id', true)")) in ("", None)
+            conn.rollback()
+        with cross_tenant_scope("scheduler"):
+            assert db.session.scalar(select(func.count()).where(AuditEvent.action == "test.undone")) == 0
+
+
+@pg
+def test_a_transaction_with_its_own_isolation_level_keeps_it(app, events):
+    with app.app_context(), tenant_scope(events["aalten"]):
+        db.session.connection(execution_options={"isolation_level": "SERIALIZABLE"})
+        assert db.session.scalar(text("SHOW transaction_isolation")) == "serializable"
+        assert _raw_count() == 3
+        db.session.rollback()
+
+
+@pg
+def test_a_scope_entered_inside_an_open_transaction_reaches_the_database(app, events):
+    with app.app_context():
+        db.session.execute(select(Membership.id)).all()  # opens the transaction, with no scope
+        with tenant_scope(events["aalten"]):
+            assert _raw_count() == 3
+        with tenant_scope(events["berkelland"]):
+            assert _raw_count() == 2
+        db.session.rollback()
+
+
+@pg
 def test_every_tenant_table_forces_rls_and_the_app_role_owns_nothing(app, owner_engine):
     with owner_engine.connect() as conn:
         rows = conn.execute(text(
