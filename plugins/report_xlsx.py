@@ -14,7 +14,8 @@ unique without regard to case (a second "Matches" becomes "Matches (2)").
 
 Text that starts with ``=`` is written as text, never as a formula. The
 workbook is reproducible: the same report gives the same bytes (fixed file
-dates inside the package), so an export can be traced by its hash.
+dates inside the package, fixed created and modified properties), so an
+export can be traced by its hash.
 """
 import io
 import re
@@ -32,6 +33,7 @@ INVALID_SHEET_CHARACTERS = re.compile(r"[\[\]:*?/\\]")
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # not allowed in the XML of a workbook
 RESERVED_SHEET_NAMES = {"history"}
 FIXED_TIME = datetime(2000, 1, 1)
+MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")  # an aware date-time is shown in Dutch time
 MIN_WIDTH, MAX_WIDTH = 8, 60
 
@@ -54,13 +56,17 @@ def sheet_names(titles) -> list[str]:
 
 
 def _reproducible(content: bytes) -> bytes:
-    """The same package with fixed file dates, so the same workbook gives the same bytes."""
+    """The same package with fixed file dates and a fixed "modified" property (openpyxl writes the
+    time of saving), so the same workbook gives the same bytes."""
     source, target = zipfile.ZipFile(io.BytesIO(content)), io.BytesIO()
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
         for info in source.infolist():
             entry = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME.timetuple()[:6])
             entry.compress_type, entry.external_attr = zipfile.ZIP_DEFLATED, info.external_attr
-            archive.writestr(entry, source.read(info.filename))
+            data = source.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                data = MODIFIED.sub(rb"\g<1>" + FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ").encode() + rb"\g<2>", data)
+            archive.writestr(entry, data)
     return target.getvalue()
 
 

@@ -35,13 +35,14 @@ def apply_scope(connection, scope) -> None:
     transaction is opened explicitly. Commit and rollback end it as usual
     (psycopg ends whatever transaction the server has open), and
     :func:`install` takes autocommit off again when the connection goes back
-    to the pool. A connection asked for another isolation level, read-only
-    or deferrable keeps psycopg's own BEGIN, which carries those.
+    to the pool; on an engine without it, and on a connection asked for
+    another isolation level, read-only or deferrable, psycopg opens the
+    transaction itself.
     """
     driver = connection.connection.driver_connection
     tenant_id = str(int(scope.tenant_id)) if scope and scope.tenant_id is not None else ""
     cross = "on" if scope and scope.cross_tenant else ""
-    if driver.info.transaction_status == TransactionStatus.IDLE and _plain_transactions(driver):
+    if _may_open_transaction(connection, driver):
         driver.autocommit = True
         # literals are safe: an integer and one of two fixed strings (the simple protocol, two statements)
         driver.execute(BEGIN_WITH_SCOPE.format(tenant_id=tenant_id, cross=cross).encode())
@@ -49,12 +50,21 @@ def apply_scope(connection, scope) -> None:
         driver.execute(SET_SCOPE, (tenant_id, cross))
 
 
-def _plain_transactions(driver) -> bool:
-    return driver.isolation_level is None and driver.read_only is None and driver.deferrable is None
+#: Marks a pooled connection of an engine with :func:`install`'s listeners (in the pool record's info).
+OPENS_TRANSACTIONS = "koppel_opens_transactions"
+
+
+def _may_open_transaction(connection, driver) -> bool:
+    return (driver.info.transaction_status == TransactionStatus.IDLE and connection.connection.info.get(OPENS_TRANSACTIONS)
+            and driver.isolation_level is None and driver.read_only is None and driver.deferrable is None)
 
 
 def install(engine) -> None:
-    """Register what :func:`apply_scope` needs on a PostgreSQL *engine*: autocommit off again at checkin."""
+    """Let :func:`apply_scope` open transactions on a PostgreSQL *engine*: autocommit off again at checkin."""
+
+    @event.listens_for(engine, "connect")
+    def _mark(dbapi_connection, record):
+        record.info[OPENS_TRANSACTIONS] = True
 
     @event.listens_for(engine, "checkin")
     def _autocommit_off(dbapi_connection, record):

@@ -7,8 +7,10 @@ from core.audit import AuditEvent
 from core.auth.models import Membership
 from core.extensions import db
 from core.types import utcnow
+from tenants import rls
 from tenants.context import (
     CrossTenantWriteError,
+    Scope,
     TenantContextError,
     cross_tenant_scope,
     current_tenant_id,
@@ -179,6 +181,18 @@ def test_a_transaction_opened_with_its_scope_is_one_transaction(app, events):
             conn.rollback()
         with cross_tenant_scope("scheduler"):
             assert db.session.scalar(select(func.count()).where(AuditEvent.action == "test.undone")) == 0
+
+
+@pg
+def test_an_engine_without_the_checkin_listener_keeps_psycopgs_begin(app, events):
+    engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    try:
+        with engine.connect() as conn:
+            rls.apply_scope(conn, Scope(tenant_id=events["aalten"]))
+            assert not conn.connection.driver_connection.autocommit
+            assert conn.scalar(text("SELECT count(*) FROM audit_event WHERE action = 'test.event'")) == 3
+    finally:
+        engine.dispose()
 
 
 @pg
