@@ -173,11 +173,12 @@ def test_a_transaction_opened_with_its_scope_is_one_transaction(app, events):
             driver = db.session.connection().connection.driver_connection
             assert driver.autocommit and _raw_count() == 3
         db.session.rollback()
-        assert not driver.autocommit
+        assert not driver.autocommit  # back in the pool
+        assert driver.execute("SELECT current_setting('koppel.tenant_id', true)").fetchone()[0] in ("", None)
+        driver.rollback()
         with db.engine.connect() as conn:  # no scope: psycopg opens the transaction itself
             conn.execute(insert(AuditEvent.__table__), [_event(None, "test.undone")])
             assert not conn.connection.driver_connection.autocommit
-            assert conn.scalar(text("SELECT current_setting('koppel.tenant_id', true)")) in ("", None)
             conn.rollback()
         with cross_tenant_scope("scheduler"):
             assert db.session.scalar(select(func.count()).where(AuditEvent.action == "test.undone")) == 0
