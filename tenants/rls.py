@@ -55,7 +55,8 @@ OPENS_TRANSACTIONS = "koppel_opens_transactions"
 
 
 def _may_open_transaction(connection, driver) -> bool:
-    return (driver.info.transaction_status == TransactionStatus.IDLE and connection.connection.info.get(OPENS_TRANSACTIONS)
+    return (driver.info.transaction_status == TransactionStatus.IDLE
+            and connection.connection.info.get(OPENS_TRANSACTIONS)
             and driver.isolation_level is None and driver.read_only is None and driver.deferrable is None)
 
 

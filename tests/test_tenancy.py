@@ -185,6 +185,20 @@ def test_a_transaction_opened_with_its_scope_is_one_transaction(app, events):
 
 
 @pg
+def test_a_failed_statement_in_a_transaction_opened_with_its_scope_leaves_a_usable_connection(app, events):
+    with app.app_context():
+        with tenant_scope(events["aalten"]):
+            driver = db.session.connection().connection.driver_connection
+            with pytest.raises(DBAPIError, match="no_such_table"):
+                db.session.execute(text("SELECT * FROM no_such_table"))
+        db.session.rollback()
+        assert not driver.autocommit
+        with tenant_scope(events["berkelland"]):
+            assert _raw_count() == 2
+        db.session.rollback()
+
+
+@pg
 def test_an_engine_without_the_checkin_listener_keeps_psycopgs_begin(app, events):
     engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
     try:
