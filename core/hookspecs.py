@@ -130,3 +130,19 @@ def koppel_outcome_instrument():
     Results are **collected**: an evaluation asks the questions of every
     enabled instrument.
     """
+
+
+@hookspec(firstresult=True)
+def koppel_match_terms():
+    """Say what a match's agreement may contain: its duration, how often the families meet, overnight stays.
+
+    :return: a :class:`~core.policy.types.MatchTerms` (default, shortest and
+        longest duration in months; the allowed frequencies; the most hours a
+        session may take; whether overnight stays are allowed).
+
+    **First result wins**; a policy enables one match-terms plugin at a time.
+    Activation of a match refuses agreed terms outside these, naming the
+    term. Without such a plugin the platform's defaults apply
+    (``MatchTerms()``: 12 months by default, 1 to 24; any frequency; overnight
+    stays allowed).
+    """

@@ -14,6 +14,7 @@ from core.programme.models import (
     IntakeMeeting,
     Match,
     MatchExtension,
+    MatchOverride,
     MatchTransition,
     Member,
     ProgrammeTarget,

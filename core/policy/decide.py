@@ -11,6 +11,7 @@ import logging
 from datetime import date, datetime
 from decimal import Decimal
 
+from core.messages import Label, Message, render
 from core.policy import facts as facts_module
 from core.policy import service
 from core.policy.types import Finding
@@ -33,23 +34,36 @@ def _plain(value):
     raise TypeError(f"{type(value).__name__} is not a fact that can be stored")
 
 
+def _text(explanation: Message | str) -> dict:
+    """The stored explanation: English text, and the message it renders in any language."""
+    if isinstance(explanation, Message):
+        return {"explanation": render(explanation, "en"), "message": explanation.as_dict()}
+    return {"explanation": str(explanation)}
+
+
+def _error(plugin: str | None, version: str | None, message: Message) -> dict:
+    return {"rule": plugin, "plugin": plugin, "plugin_version": version, "result": "error", "effect": None,
+            "facts": {}, **_text(message)}
+
+
 def _finding(kind: str, plugin: str, version: str, value) -> dict:
     results, effects = EXPECTED[kind]
     error = None
     if not isinstance(value, Finding) or value.result not in results or value.effect not in effects:
-        error = f"the plugin returned {value!r}, not a {kind} finding"
+        error = Message("The plugin returned %(value)s, not a %(kind)s finding.",
+                        {"value": repr(value)[:200], "kind": kind}, code="plugin_bad_result")
     else:
         try:
             facts = json.loads(json.dumps(value.facts, default=_plain))
         except (TypeError, ValueError) as exc:
-            error = f"the plugin's facts cannot be stored: {exc}"
+            error = Message("The plugin's facts cannot be stored: %(error)s", {"error": str(exc)},
+                            code="plugin_bad_facts")
     if error:
-        log.error("plugin %s %s: %s", plugin, version, error, extra={"plugin": plugin, "plugin_version": version})
-        return {"rule": plugin, "plugin": plugin, "plugin_version": version, "result": "error", "effect": None,
-                "facts": {}, "explanation": error}
+        log.error("plugin %s %s: %s", plugin, version, render(error, "en"),
+                  extra={"plugin": plugin, "plugin_version": version})
+        return _error(plugin, version, error)
     return {"rule": value.rule, "plugin": plugin, "plugin_version": version, "result": value.result,
-            "effect": value.effect if kind == "eligibility" else None, "facts": facts,
-            "explanation": value.explanation}
+            "effect": value.effect if kind == "eligibility" else None, "facts": facts, **_text(value.explanation)}
 
 
 def findings_of(kind: str, results) -> list[dict]:
@@ -57,9 +71,8 @@ def findings_of(kind: str, results) -> list[dict]:
     found = []
     for result in results:
         if result.error:
-            found.append({"rule": result.plugin, "plugin": result.plugin, "plugin_version": result.version,
-                          "result": "error", "effect": None, "facts": {},
-                          "explanation": f"the plugin failed: {result.error}"})
+            found.append(_error(result.plugin, result.version, Message(
+                "The plugin failed: %(error)s", {"error": result.error}, code="plugin_failed")))
             continue
         values = result.value if isinstance(result.value, (list, tuple)) else [result.value]
         found += [_finding(kind, result.plugin, result.version, v) for v in values if v is not None]
@@ -90,8 +103,9 @@ def evaluate(kind: str, policy: service.ActivePolicy, family_facts, today: date)
     if not findings:
         return "needs_coordinator", [{
             "rule": "policy", "plugin": None, "plugin_version": None, "result": "missing", "effect": None,
-            "facts": {"policy_version": policy.version},
-            "explanation": f"no {kind} plugin of this municipality's policy applies to this family"}]
+            "facts": {"policy_version": policy.version}, **_text(Message(
+                "No %(kind)s rule of this municipality's policy applies to this family; a coordinator decides.",
+                {"kind": Label("decision_kind", kind)}, code="no_applicable_rule"))}]
     return outcome(kind, findings), findings
 
 

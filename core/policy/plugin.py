@@ -5,7 +5,10 @@ from typing import ClassVar
 
 from marshmallow import Schema
 
-KINDS = ("eligibility", "screening", "funding", "report_format", "matching", "evaluation_plan", "outcome_instrument")
+from core.messages import Message
+
+KINDS = ("eligibility", "screening", "funding", "report_format", "matching", "evaluation_plan", "outcome_instrument",
+         "match_terms")
 
 
 class Plugin:
@@ -20,6 +23,10 @@ class Plugin:
     * ``Config``: a marshmallow schema whose fields all have defaults
       (``load_default``), so that ``Config().load({})`` is the default configuration.
 
+    * ``translations``: optional, the directory of the plugin's gettext
+      catalogues (``<dir>/nl/LC_MESSAGES/<translation_domain>.mo``); the texts
+      of the messages it returns (:meth:`message`) are looked up there.
+
     Koppel instantiates an enabled plugin with its validated configuration,
     available as ``self.config`` (a dict).
     """
@@ -29,12 +36,22 @@ class Plugin:
     version: ClassVar[str]
     title: ClassVar[dict]
     description: ClassVar[dict]
+    translations: ClassVar[str | None] = None
+    translation_domain: ClassVar[str] = "messages"
 
     class Config(Schema):
         pass
 
     def __init__(self, config: dict | None = None):
         self.config = self.load_config(config or {})
+
+    def message(self, text: str, *, plural: str | None = None, n: int | None = None, **params) -> Message:
+        """A text for people, translated from this plugin's catalogue when it is shown.
+
+        *text* is the English source with ``%(name)s`` placeholders; give *plural*
+        and the count *n* for a text that depends on a number (``%(n)s`` is the count).
+        """
+        return Message(text, params, plural, n, self.name)
 
     @classmethod
     def load_config(cls, raw: dict) -> dict:

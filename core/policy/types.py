@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from core.messages import Message
+
 # --- what plugins are given ------------------------------------------------------------------------
 
 
@@ -103,7 +105,7 @@ class Finding:
 
     rule: str
     result: str  # eligibility: met | not_met | missing; screening: pass | fail | missing; error (set by Koppel)
-    explanation: str
+    explanation: Message | str  # a Message (``plugin.message(...)``) is shown in the reader's language
     facts: dict = field(default_factory=dict)
     effect: str = "include"  # eligibility only: include | exclude
 
@@ -113,8 +115,29 @@ class ScoreComponent:
     criterion: str
     score: float  # 0 (no fit) to 1 (perfect fit)
     weight: float
-    reason: str
+    reason: Message | str
     veto: bool = False  # rules the pair out whatever the other scores
+
+
+@dataclass(frozen=True)
+class MatchTerms:
+    """What the policy allows a match's agreement to say (see ``koppel_match_terms``).
+
+    Durations are in whole months from the start of the active phase;
+    ``frequencies`` are the allowed codes (``weekly``, ``fortnightly``,
+    ``monthly``); ``extension_needs_both_families``: a match runs longer than
+    agreed only when both families want it.
+    """
+
+    duration_months_default: int = 12
+    duration_months_min: int = 1
+    duration_months_max: int = 24
+    frequencies: tuple[str, ...] = ("weekly", "fortnightly", "monthly")
+    frequency_default: str = "weekly"
+    hours_per_session_max: float = 12.0
+    hours_per_session_default: float = 4.0
+    overnight_allowed: bool = True
+    extension_needs_both_families: bool = True
 
 
 @dataclass(frozen=True)

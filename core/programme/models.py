@@ -183,6 +183,7 @@ class Decision(TenantOwned, db.Model):
     __table_args__ = (
         CheckConstraint(_in("kind", V.DECISION_KINDS), name="kind"),
         CheckConstraint(_in("outcome", V.DECISION_OUTCOMES), name="outcome"),
+        CheckConstraint(_in("source", V.DECISION_SOURCES), name="source"),
         Index("ix_decision_family_kind", "family_id", "kind", "id"),
     )
 
@@ -194,8 +195,14 @@ class Decision(TenantOwned, db.Model):
     policy_version: Mapped[int | None]
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     decided_by_user_id: Mapped[int | None]  # None: decided by the policy
+    # policy: the plugins decided; override: a coordinator, with a reason; historical: recorded from
+    # outside Koppel (an import of old data), kept for the history and never satisfying a rule
+    source: Mapped[str] = mapped_column(String(12), default=V.POLICY)
     overrides_id: Mapped[int | None] = mapped_column(ForeignKey("decision.id", ondelete="SET NULL"))
     override_reason: Mapped[str | None] = mapped_column(Text)
+    # an override that needs four eyes counts once a second coordinator confirmed it
+    confirmed_by_user_id: Mapped[int | None]
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Match(TenantOwned, db.Model):
@@ -227,6 +234,10 @@ class Match(TenantOwned, db.Model):
     planned_end_on: Mapped[date | None]
     agreement: Mapped[str | None] = mapped_column(Text)  # the families' house rules
     agreement_recorded_on: Mapped[date | None]
+    # the agreed terms, within the policy's match terms (recorded at activation)
+    frequency: Mapped[str | None] = mapped_column(String(12))  # weekly | fortnightly | monthly
+    hours_per_session: Mapped[float | None] = mapped_column(Float)
+    overnight_stays: Mapped[bool | None]
     end_reason: Mapped[str | None] = mapped_column(String(40))
     outcome: Mapped[str | None] = mapped_column(String(32))
     note: Mapped[str | None] = mapped_column(Text)
@@ -236,6 +247,7 @@ class Match(TenantOwned, db.Model):
     requesting_family: Mapped[Family] = relationship(foreign_keys=[requesting_family_id])
     supporting_family: Mapped[Family] = relationship(foreign_keys=[supporting_family_id])
     transitions: Mapped[list[MatchTransition]] = relationship(cascade="all, delete-orphan", order_by="MatchTransition.id")
+    overrides: Mapped[list[MatchOverride]] = relationship(cascade="all, delete-orphan", order_by="MatchOverride.id")
     extensions: Mapped[list[MatchExtension]] = relationship(cascade="all, delete-orphan", order_by="MatchExtension.id")
 
     __mapper_args__ = {"version_id_col": version}
@@ -255,6 +267,20 @@ class MatchTransition(TenantOwned, db.Model):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     by_user_id: Mapped[int | None]
     reason: Mapped[str | None] = mapped_column(Text)
+
+
+class MatchOverride(TenantOwned, db.Model):
+    """A coordinator's override that a step of a match rests on: the rule the policy did not let pass."""
+
+    __tablename__ = "match_override"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    match_id: Mapped[int] = mapped_column(ForeignKey("match.id", ondelete="CASCADE"), index=True)
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decision.id", ondelete="RESTRICT"), index=True)
+    step: Mapped[str] = mapped_column(String(16))  # the match state the step led to: proposed | active
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    decision: Mapped[Decision] = relationship()
 
 
 class MatchExtension(TenantOwned, db.Model):

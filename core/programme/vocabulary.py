@@ -25,6 +25,8 @@ TRIAGE_OUTCOMES = ("fits", "too_heavy_referred", "declined_by_family")
 MEMBER_ROLES = ("adult", "child")
 
 DECISION_KINDS = ("eligibility", "screening")
+POLICY, OVERRIDE, HISTORICAL = "policy", "override", "historical"
+DECISION_SOURCES = (POLICY, OVERRIDE, HISTORICAL)
 DECISION_OUTCOMES = ("eligible", "not_eligible", "passed", "failed", "needs_coordinator")
 FINDING_RESULTS = ("met", "not_met", "pass", "fail", "missing", "error")
 
@@ -33,6 +35,7 @@ PROPOSED, INTRODUCTION, TRIAL, ACTIVE, ENDED, CANCELLED = (
     "proposed", "introduction", "trial", "active", "ended", "cancelled")
 MATCH_STATES = (PROPOSED, INTRODUCTION, TRIAL, ACTIVE, ENDED, CANCELLED)
 OPEN_MATCH_STATES = (PROPOSED, INTRODUCTION, TRIAL, ACTIVE)
+ENGAGED_MATCH_STATES = (INTRODUCTION, TRIAL, ACTIVE)  # the families have met: neither waits any more
 RUNNING_MATCH_STATES = (TRIAL, ACTIVE)
 
 END_REASONS = (
@@ -46,6 +49,9 @@ EVALUATION_KINDS = ("trial_end", "periodic", "extension_decision", "end")
 EVALUATION_MOMENTS = ("start", "review", "end")
 EVALUATION_DECISIONS = ("continue", "adjust", "end")
 WELLBEING_SCALES = ("parenting", "parent_wellbeing", "children_wellbeing", "family_management")
+
+FREQUENCIES = ("weekly", "fortnightly", "monthly")
+SESSIONS_PER_WEEK = {"weekly": 1.0, "fortnightly": 0.5, "monthly": 12 / 52}
 
 CONTACT_KINDS = ("visit", "phone", "email", "meeting", "support_session")
 
