@@ -5,13 +5,14 @@ import gc
 from pathlib import Path
 
 from flask import Flask, make_response, redirect, render_template, request, session, url_for
+from flask_babel import gettext
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core import cache
 from core import config as config_module
-from core import logs, pool
+from core import logs, messages, pool
 from core.errors import KoppelHTTPError, Unauthenticated
 from core.extensions import api, babel, csrf, db, limiter, login_manager, migrate
 from tenants import rls
@@ -86,8 +87,18 @@ def _init_auth(app: Flask) -> None:
 
 
 def _locale() -> str:
+    """The language chosen on the page, else the user's setting, else Accept-Language; Dutch by default."""
+    from flask_login import current_user
+
+    from core.messages import DEFAULT_LANGUAGE, LANGUAGES
+
     chosen = session.get("lang")
-    return chosen if chosen in ("nl", "en") else "nl"
+    if chosen in LANGUAGES:
+        return chosen
+    setting = getattr(current_user, "language", None) if current_user else None
+    if setting in LANGUAGES:
+        return setting
+    return request.accept_languages.best_match(LANGUAGES, default=DEFAULT_LANGUAGE)
 
 
 def _init_errors(app: Flask) -> None:
@@ -106,7 +117,8 @@ def _init_errors(app: Flask) -> None:
     def koppel_error(error):
         if isinstance(error, Unauthenticated) and not is_api_request():
             return redirect(url_for("web.login", next=request.full_path if request.query_string else request.path))
-        response = render(error.status, error.code, error.message)
+        extra = {"params": error.params, **error.details} if is_api_request() else {}
+        response = render(error.status, error.code, error.text(), **extra)
         if isinstance(error, Unauthenticated):
             response.headers["WWW-Authenticate"] = 'Bearer realm="koppel"'
         return response
@@ -120,7 +132,8 @@ def _init_errors(app: Flask) -> None:
     @app.errorhandler(ValidationError)
     def validation_error(error):
         db.session.rollback()
-        return render(422, "invalid_input", "The input is not valid", errors={"json": error.messages})
+        return render(422, "invalid_input", gettext("The input is not valid"),
+                      errors={"json": messages.render_all(error.messages)})
 
 
 def _security_headers(response):

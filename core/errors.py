@@ -1,5 +1,13 @@
-"""Errors that views raise and the app renders: JSON under /api/, a page elsewhere."""
+"""Errors that views raise and the app renders: JSON under /api/, a page elsewhere.
+
+An error carries a stable ``code`` and a message; the message may be a
+:class:`~core.messages.Message`, whose parameters travel beside the text
+(``params``) and which is rendered in the reader's language. ``details`` is
+more structured data for the body (e.g. the findings a refusal rests on).
+"""
 from __future__ import annotations
+
+from core.messages import Message, render
 
 
 class KoppelHTTPError(Exception):
@@ -7,9 +15,21 @@ class KoppelHTTPError(Exception):
     code = "error"
     message = "Something went wrong"
 
-    def __init__(self, message: str | None = None):
-        super().__init__(message or self.message)
-        self.message = message or self.message
+    def __init__(self, message: Message | str | None = None, *, code: str | None = None, **details):
+        message = message or self.message
+        super().__init__(render(message, "en"))
+        self.message = message
+        if code or (isinstance(message, Message) and message.code):
+            self.code = code or message.code
+        self.details = details
+
+    @property
+    def params(self) -> dict:
+        return self.message.as_dict()["params"] if isinstance(self.message, Message) else {}
+
+    def text(self, language: str | None = None) -> str:
+        """The message in *language* (default: the request's)."""
+        return render(self.message, language)
 
 
 class Unauthenticated(KoppelHTTPError):

@@ -76,4 +76,8 @@ LABELS: dict[str, dict[str, str]] = {
     "day_part": {"morning": N_("morning"), "afternoon": N_("afternoon"), "evening": N_("evening")},
     "frequency": {"weekly": N_("every week"), "fortnightly": N_("every two weeks"), "monthly": N_("every month")},
     "member_role": {"adult": N_("adult"), "child": N_("child")},
+    "match_step": {"proposed": N_("be proposed"), "active": N_("become active"), "proceed": N_("go ahead")},
+    # Vocabularies that the built-in plugins name in their texts.
+    "household_type": {"single_adult": N_("a single adult"), "single_parent": N_("a single parent"),
+                       "couple": N_("a household of two or more adults")},
 }

@@ -198,3 +198,12 @@ def explanation(finding: dict, language: str | None = None) -> str:
     if stored:
         return render(Message.from_dict(stored), language)
     return finding.get("explanation", "")
+
+
+def render_all(messages, language: str | None = None):
+    """Field errors (a dict or list of strings and Messages, nested) with every Message rendered."""
+    if isinstance(messages, dict):
+        return {k: render_all(v, language) for k, v in messages.items()}
+    if isinstance(messages, (list, tuple)):
+        return [render_all(m, language) for m in messages]
+    return render(messages, language)

@@ -181,11 +181,30 @@ def world(app) -> World:
             w.users[role] = email
             w.tokens[role], _ = tokens.create(f"{role} token", [role], **scope)
         w.tokens["druten"], _ = tokens.create("druten token", [R.COORDINATOR, R.TENANT_ADMIN], municipality=druten)
+        # two coordinators' own tokens: what a person does (an override, an approval) needs a person
+        for name, email in (("person", "anna@aalten.example"), ("person2", "bart@aalten.example")):
+            user = add_user(email, R.COORDINATOR, municipality=aalten)
+            db.session.flush()
+            w.users[name] = email
+            w.tokens[name], _ = tokens.create(f"{name} token", [R.COORDINATOR], municipality=aalten, created_by=user)
         db.session.commit()
         w.ids = {"achterhoek": achterhoek.id, "nijmegen": nijmegen.id, "aalten": aalten.id,
                  "berkelland": berkelland.id, "druten": druten.id}
         w.records = {slug: populate(w.ids[slug]) for slug in ("aalten", "berkelland", "druten")}
     return w
+
+
+#: A policy that lets families through on little: every requesting family is eligible, a supporting family's
+#: adults need a VOG. Tests that propose matches through the use cases enable it (``enable_policy``).
+OPEN_POLICY = {"eligibility.no_conditions": {}, "screening.vog": {}}
+
+
+def enable_policy(tenant_id: int, plugins: dict | None = None) -> None:
+    """Make *plugins* (default: OPEN_POLICY) the municipality's policy, as a new version (committed)."""
+    from core.policy import service
+
+    service.change(tenant_id, OPEN_POLICY if plugins is None else plugins, note="tests")
+    db.session.commit()
 
 
 def populate(tenant_id: int, today=None) -> dict:

@@ -13,6 +13,8 @@ from core.programme import matches
 from core.programme.models import Evaluation, Family, Match, ReferrerNotification
 from tenants.context import tenant_scope
 
+from tests.conftest import enable_policy
+
 TODAY = date.today()
 
 
@@ -30,7 +32,10 @@ class Api:
 
 
 @pytest.fixture
-def api(client, world):
+def api(app, client, world):
+    with app.app_context():
+        for slug in ("aalten", "druten"):
+            enable_policy(world.ids[slug])
     return Api(client, world.bearer(R.COORDINATOR))
 
 
@@ -45,7 +50,8 @@ def _family(api, kind="requesting", **extra):
     body = {"kind": kind, "display_name": f"Familie {kind} {extra.pop('n', '')}".strip(),
             "registered_on": (TODAY - timedelta(days=90)).isoformat()}
     if kind == "supporting":
-        body.update(capacity_children=2, capacity_age_min=0, capacity_age_max=12)
+        body.update(capacity_children=2, capacity_age_min=0, capacity_age_max=12,
+                    members=[{"role": "adult", "first_name": "Els", "vog_issued_on": body["registered_on"]}])
     body.update(extra)
     family = api.ok("POST", "/families", body)
     for purpose in ("processing", "share_with_referrer", "evaluation_contact"):
@@ -104,7 +110,8 @@ def test_every_transition_is_allowed_or_refused_with_a_reason(api, world, state,
     allowed = (state, action) in ALLOWED
     body = _act(api, match_id, action, STEPS[action], expect=200 if allowed else 409)
     if not allowed:
-        assert body["error"] == "conflict" and f"that is {state} cannot become" in body["message"]
+        assert body["error"] == "step_not_allowed" and "cannot move to" in body["message"]
+        assert body["params"]["state"] == {"label": "match_state", "code": state}
 
 
 def test_a_full_lifecycle_sets_dates_history_evaluations_and_notifications(app, api, world):
@@ -169,7 +176,8 @@ def test_capacity_of_the_supporting_family_is_respected(api, world):
     _match(api, children=1, supporting=supporting)
     body = api("POST", "/matches", {"requesting_family_id": _family(api), "supporting_family_id": supporting,
                                     "children": 1}).get_json()
-    assert body["error"] == "conflict" and "room for 2 children and has 2" in body["message"]
+    assert body["error"] == "no_room" and "room for 2 and has 2 in open matches" in body["message"]
+    assert body["params"]["capacity"] == 2 and body["params"]["placed"] == 2
 
 
 def test_an_ended_match_frees_capacity(api, world):
@@ -218,7 +226,7 @@ def test_two_coordinators_cannot_both_fill_the_last_place(app, api, world):
 def test_a_family_of_another_municipality_cannot_be_matched(api, world):
     druten_family = world.records["druten"]["supporting"]
     body = api("POST", "/matches", {"requesting_family_id": _family(api), "supporting_family_id": druten_family}).get_json()
-    assert body["code"] == 422 and "no family" in body["errors"]["json"]["supporting_family_id"][0]
+    assert body["code"] == 422 and "No family" in body["errors"]["json"]["supporting_family_id"][0]
 
 
 def test_matching_needs_waiting_and_available_families(api, world):
@@ -343,7 +351,8 @@ def test_four_eyes_needs_two_different_coordinators(app, world, client):
     assert client.post(f"/api/v1/aalten/families/{family}/approvals", json={}, headers=two).get_json()["approvals"] == 2
 
 
-def test_an_override_needs_a_reason_and_keeps_the_history(api, world, owner_engine):
+def test_an_override_needs_a_reason_and_keeps_the_history(client, world, owner_engine):
+    api = Api(client, world.bearer("person"))
     family = world.records["aalten"]["family"]
     decision = world.records["aalten"]["decision"]
     short = api("POST", f"/families/{family}/decisions/{decision}/override", {"outcome": "not_eligible", "reason": "nee"})

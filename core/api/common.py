@@ -10,29 +10,14 @@ from flask import Response, request
 from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import tuple_
 
-from core.errors import NotFound, PreconditionFailed, PreconditionRequired
+from core.errors import PreconditionFailed, PreconditionRequired
+from core.lookup import get_child_or_404, get_or_404  # noqa: F401  (re-exported for the views)
 from core.extensions import db
-
-
-def get_or_404(model, object_id: int):
-    """The object of the current tenant with this id; another tenant's id is simply not found."""
-    obj = db.session.get(model, object_id)
-    if obj is None:
-        raise NotFound(f"No {model.__tablename__.replace('_', ' ')} {object_id}")
-    return obj
 
 
 def etag(obj) -> str:
     """The (unquoted) entity tag of a versioned object."""
     return f"{obj.__tablename__}-{obj.id}-v{obj.version}"
-
-
-def get_child_or_404(model, object_id: int, **parent):
-    """Like get_or_404, and the object must belong to the parent in the URL (e.g. ``family_id=3``)."""
-    obj = get_or_404(model, object_id)
-    if any(getattr(obj, name) != value for name, value in parent.items()):
-        raise NotFound(f"No {model.__tablename__.replace('_', ' ')} {object_id} there")
-    return obj
 
 
 def with_etag(obj, data, status: int = 200):

@@ -9,22 +9,20 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import func, or_, select
 
 from core import audit
-from core.api.common import PageQuerySchema, get_child_or_404, get_or_404, keyset_page, require_if_match, with_etag
+from core.api.common import PageQuerySchema, get_child_or_404, keyset_page, require_if_match, with_etag
 from core.auth import roles as R
 from core.auth.access import requires
 from core.extensions import db
-from core.policy import decide
-from core.programme import consent as consent_service
-from core.programme import contacts, decisions, families
+from core.messages import explanation
 from core.programme import schemas as S
 from core.programme import vocabulary as V
-from core.programme.models import Approval, Consent, Contact, Decision, DuplicateFlag, Family, Match, Member
+from core.programme.models import Approval, Consent, Contact, Decision, DuplicateFlag, Family, Match
+from core.usecases import decisions as decision_cases
+from core.usecases import families
 
 blp = Blueprint("families", __name__, url_prefix="/api/v1/<municipality>", description="Families")
 
 STAFF = (R.COORDINATOR, R.TENANT_ADMIN)
-#: The policy decides when a family reaches these statuses.
-DECIDE_ON = {V.WAITING: "eligibility", V.AVAILABLE: "screening"}
 SORTS = {"id": Family.id, "display_name": Family.display_name, "registered_on": Family.registered_on,
          "status_changed_at": Family.status_changed_at}
 
@@ -63,16 +61,34 @@ class StatusChangeOutSchema(Schema):
     at = fields.DateTime()
 
 
+class FindingOutSchema(Schema):
+    rule = fields.String(allow_none=True)
+    plugin = fields.String(allow_none=True)
+    plugin_version = fields.String(allow_none=True)
+    result = fields.String()
+    effect = fields.String(allow_none=True)
+    facts = fields.Dict()
+    explanation = fields.Method("_explanation", metadata={"description": "in the language of the request"})
+    message = fields.Dict(allow_none=True, metadata={"description": "the message id and parameters, to translate"})
+
+    def _explanation(self, finding):
+        return explanation(finding)
+
+
 class DecisionOutSchema(Schema):
     id = fields.Integer()
     kind = fields.String()
     outcome = fields.String()
-    findings = fields.List(fields.Dict())
+    source = fields.String(metadata={"description": "policy, override (a coordinator's, with a reason) or historical "
+                                                    "(recorded from outside Koppel; never satisfies a rule)"})
+    findings = fields.List(fields.Nested(FindingOutSchema))
     policy_version = fields.Integer(allow_none=True)
     decided_at = fields.DateTime()
     decided_by_user_id = fields.Integer(allow_none=True)
     overrides_id = fields.Integer(allow_none=True)
     override_reason = fields.String(allow_none=True)
+    confirmed_by_user_id = fields.Integer(allow_none=True)
+    confirmed_at = fields.DateTime(allow_none=True)
 
 
 class ConsentOutSchema(S.ConsentSchema):
@@ -171,8 +187,8 @@ def list_families(query):
 @blp.arguments(S.FamilyCreateSchema)
 @blp.response(201, FamilyDetailSchema)
 def create_family(data):
-    """Register a requesting or supporting family (with its household members)."""
-    family = families.create(data)
+    """Register a requesting or supporting family (with its household members); the policy decides."""
+    family = families.register(data)
     db.session.commit()
     return _show(family, 201)
 
@@ -182,8 +198,7 @@ def create_family(data):
 @blp.response(200, FamilyDetailSchema)
 def get_family(family_id):
     """A family with its members, status history, decisions, matches, consents and duplicate flags."""
-    family = get_or_404(Family, family_id)
-    audit.record("family.read", object_type="family", object_id=family.id)
+    family = families.read(family_id)
     db.session.commit()
     return _show(family)
 
@@ -194,9 +209,7 @@ def get_family(family_id):
 @blp.response(200, FamilyDetailSchema)
 def update_family(data, family_id):
     """Change facts of a family; send ``If-Match`` with the ETag you read."""
-    family = get_or_404(Family, family_id)
-    require_if_match(family)
-    families.update(family, data)
+    family = families.update(family_id, data, require_if_match)
     db.session.commit()
     return _show(family)
 
@@ -209,12 +222,9 @@ def change_status(data, family_id):
     """Move the family to another status (409 when its kind does not allow that from where it is).
 
     A requesting family that starts waiting gets an eligibility decision, a supporting family that
-    becomes available a screening decision, from the municipality's plugins (stored, not blocking).
+    becomes available a screening decision, from the municipality's plugins.
     """
-    family = get_or_404(Family, family_id)
-    families.change_status(family, data["status"], data.get("reason"))
-    if data["status"] in DECIDE_ON:
-        decide.decide(DECIDE_ON[data["status"]], family)
+    family = families.change_status(family_id, data["status"], data.get("reason"))
     db.session.commit()
     return _show(family)
 
@@ -224,8 +234,7 @@ def change_status(data, family_id):
 @blp.arguments(S.IntakeSchema)
 @blp.response(201, FamilyDetailSchema)
 def record_intake(data, family_id):
-    family = get_or_404(Family, family_id)
-    families.record_intake(family, data["held_on"], data.get("notes"))
+    family = families.record_intake(family_id, data["held_on"], data.get("notes"))
     db.session.commit()
     return _show(family, 201)
 
@@ -235,10 +244,8 @@ def record_intake(data, family_id):
 @blp.arguments(S.TriageSchema)
 @blp.response(200, FamilyDetailSchema)
 def record_triage(data, family_id):
-    """Record the triage; the municipality's eligibility plugins then decide (the decision is stored)."""
-    family = get_or_404(Family, family_id)
-    families.record_triage(family, data["outcome"], data["on"])
-    decide.decide("eligibility", family, data["on"])
+    """Record the triage; the eligibility plugins then decide. Too heavy or declined: off the waiting list."""
+    family = families.record_triage(family_id, data["outcome"], data["on"])
     db.session.commit()
     return _show(family)
 
@@ -249,8 +256,7 @@ def record_triage(data, family_id):
 @blp.response(201, FamilyDetailSchema)
 def approve(data, family_id):
     """Approve a supporting family as the logged-in coordinator (four eyes: two different coordinators)."""
-    family = get_or_404(Family, family_id)
-    families.approve(family, data.get("note"))
+    family = families.approve(family_id, data.get("note"))
     db.session.commit()
     return _show(family, 201)
 
@@ -260,8 +266,7 @@ def approve(data, family_id):
 @blp.arguments(S.MemberSchema)
 @blp.response(201, FamilyDetailSchema)
 def add_member(data, family_id):
-    family = get_or_404(Family, family_id)
-    families.add_member(family, data)
+    family = families.add_member(family_id, data)
     db.session.commit()
     return _show(family, 201)
 
@@ -271,19 +276,16 @@ def add_member(data, family_id):
 @blp.arguments(S.MemberSchema(partial=True))
 @blp.response(200, FamilyDetailSchema)
 def update_member(data, family_id, member_id):
-    member = get_child_or_404(Member, member_id, family_id=family_id)
-    families.update_member(member, data)
+    family = families.update_member(family_id, member_id, data)
     db.session.commit()
-    return _show(member.family)
+    return _show(family)
 
 
 @blp.delete("/families/<int:family_id>/members/<int:member_id>")
 @requires(*STAFF)
 @blp.response(200, FamilyDetailSchema)
 def remove_member(family_id, member_id):
-    member = get_child_or_404(Member, member_id, family_id=family_id)
-    family = member.family
-    families.remove_member(member)
+    family = families.remove_member(family_id, member_id)
     db.session.commit()
     return _show(family)
 
@@ -293,8 +295,7 @@ def remove_member(family_id, member_id):
 @blp.response(200, DecisionOutSchema(many=True))
 def list_decisions(family_id):
     """Every decision about the family, newest first, overrides included."""
-    family = get_or_404(Family, family_id)
-    audit.record("family.read", object_type="family", object_id=family.id, detail={"part": "decisions"})
+    family = families.read(family_id, "decisions")
     db.session.commit()
     return db.session.scalars(select(Decision).where(Decision.family_id == family.id).order_by(Decision.id.desc())).all()
 
@@ -304,9 +305,12 @@ def list_decisions(family_id):
 @blp.arguments(S.DecisionSchema)
 @blp.response(201, DecisionOutSchema)
 def record_decision(data, family_id):
-    """Record a screening or eligibility decision with its findings (normally the policy plugins do this)."""
-    family = get_or_404(Family, family_id)
-    decision = decisions.record(family, data["kind"], data["outcome"], data["findings"], data.get("policy_version"))
+    """Record a decision made outside Koppel (e.g. before it was used), for the history.
+
+    It is stored as *historical* and never satisfies a rule: the policy's plugins decide
+    (``eligibility-decision``, ``screening-decision``), and a coordinator may override them.
+    """
+    decision = decision_cases.record_historical(family_id, data)
     db.session.commit()
     return decision
 
@@ -316,11 +320,26 @@ def record_decision(data, family_id):
 @blp.arguments(S.OverrideSchema)
 @blp.response(201, DecisionOutSchema)
 def override_decision(data, family_id, decision_id):
-    """Overrule a decision; the reason is required and audited."""
+    """Overrule the policy's decision; the reason (at least a sentence) is required and audited.
+
+    Where the policy wants four eyes on screening, an override of a screening decision counts only once
+    a second coordinator confirmed it (``.../confirm``).
+    """
     decision = get_child_or_404(Decision, decision_id, family_id=family_id)
-    new = decisions.override(decision, data["outcome"], data["reason"])
+    new = decision_cases.override(decision, data["outcome"], data["reason"])
     db.session.commit()
     return new
+
+
+@blp.post("/families/<int:family_id>/decisions/<int:decision_id>/confirm")
+@requires(*STAFF)
+@blp.response(200, DecisionOutSchema)
+def confirm_override(family_id, decision_id):
+    """A second coordinator confirms an override (four eyes); not the coordinator who made it."""
+    decision = get_child_or_404(Decision, decision_id, family_id=family_id)
+    confirmed = decision_cases.confirm(decision)
+    db.session.commit()
+    return confirmed
 
 
 @blp.post("/families/<int:family_id>/consents")
@@ -329,8 +348,7 @@ def override_decision(data, family_id, decision_id):
 @blp.response(201, ConsentOutSchema)
 def give_consent(data, family_id):
     """Record consent for a purpose, with the version of the wording the family saw."""
-    family = get_or_404(Family, family_id)
-    consent = consent_service.give(family, data["purpose"], data["wording_version"], data["given_on"])
+    consent = families.give_consent(family_id, data)
     db.session.commit()
     return consent
 
@@ -341,8 +359,7 @@ def give_consent(data, family_id):
 @blp.response(200, ConsentOutSchema)
 def withdraw_consent(data, family_id, consent_id):
     """Withdraw consent; what it covered stops (see the consent service)."""
-    consent = get_child_or_404(Consent, consent_id, family_id=family_id)
-    consent_service.withdraw(consent, data["on"])
+    consent = families.withdraw_consent(family_id, consent_id, data["on"])
     db.session.commit()
     return consent
 
@@ -351,8 +368,7 @@ def withdraw_consent(data, family_id, consent_id):
 @requires(*STAFF)
 @blp.response(200, ContactOutSchema(many=True))
 def list_family_contacts(family_id):
-    family = get_or_404(Family, family_id)
-    audit.record("family.read", object_type="family", object_id=family.id, detail={"part": "contacts"})
+    family = families.read(family_id, "contacts")
     db.session.commit()
     return db.session.scalars(select(Contact).where(Contact.family_id == family.id).order_by(Contact.occurred_on)).all()
 
@@ -362,7 +378,6 @@ def list_family_contacts(family_id):
 @blp.arguments(S.ContactSchema)
 @blp.response(201, ContactOutSchema)
 def log_family_contact(data, family_id):
-    family = get_or_404(Family, family_id)
-    contact = contacts.log(data, family_id=family.id)
+    contact = families.log_contact(family_id, data)
     db.session.commit()
     return contact

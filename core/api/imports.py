@@ -17,6 +17,7 @@ from core.auth import roles as R
 from core.auth.access import requires
 from core.extensions import db
 from core.programme import imports
+from core.usecases import imports as import_cases
 
 blp = Blueprint("imports", __name__, url_prefix="/api/v1/<municipality>",
                 description="Bulk import of families, members and matches from spreadsheets")
@@ -114,7 +115,7 @@ def run_import(query, files):
         workbook.read() if workbook is not None else None,
         {name: files[name].read() for name in imports.SHEETS if files.get(name) is not None},
     )
-    report = imports.run(upload, dry_run=dry_run)
+    report = import_cases.run(upload, dry_run=dry_run)
     if report.problems:
         return report.as_dict(), 422
     if dry_run:

@@ -5,14 +5,13 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from core import audit
 from core.api.common import PageQuerySchema, get_or_404, keyset_page, require_if_match, with_etag
 from core.api.families import ContactOutSchema
 from core.auth import roles as R
 from core.auth.access import requires
 from core.extensions import db
-from core.programme import contacts, matches
 from core.programme import schemas as S
+from core.usecases import matches
 from core.programme import vocabulary as V
 from core.programme.models import Contact, Evaluation, Match
 
@@ -40,6 +39,17 @@ class ExtensionOutSchema(Schema):
     note = fields.String(allow_none=True)
 
 
+class MatchOverrideOutSchema(Schema):
+    step = fields.String(metadata={"description": "the step that rested on the override: proposed or active"})
+    at = fields.DateTime()
+    decision_id = fields.Integer()
+    kind = fields.String(attribute="decision.kind")
+    family_id = fields.Integer(attribute="decision.family_id")
+    reason = fields.String(attribute="decision.override_reason")
+    by_user_id = fields.Integer(attribute="decision.decided_by_user_id", allow_none=True)
+    confirmed_by_user_id = fields.Integer(attribute="decision.confirmed_by_user_id", allow_none=True)
+
+
 class MatchSchema(Schema):
     id = fields.Integer()
     version = fields.Integer()
@@ -57,16 +67,20 @@ class MatchSchema(Schema):
     planned_end_on = fields.Date(allow_none=True)
     agreement = fields.String(allow_none=True)
     agreement_recorded_on = fields.Date(allow_none=True)
+    frequency = fields.String(allow_none=True)
+    hours_per_session = fields.Float(allow_none=True)
+    overnight_stays = fields.Boolean(allow_none=True)
     end_reason = fields.String(allow_none=True)
     outcome = fields.String(allow_none=True)
     note = fields.String(allow_none=True)
     transitions = fields.List(fields.Nested(TransitionOutSchema))
     extensions = fields.List(fields.Nested(ExtensionOutSchema))
+    overrides = fields.List(fields.Nested(MatchOverrideOutSchema))
 
 
 class MatchSummarySchema(MatchSchema):
     class Meta:
-        exclude = ("transitions", "extensions", "agreement")
+        exclude = ("transitions", "extensions", "agreement", "overrides")
 
 
 class MatchPageSchema(Schema):
@@ -104,8 +118,12 @@ def list_matches(query):
 @blp.arguments(S.MatchProposeSchema)
 @blp.response(201, MatchSchema)
 def propose(data):
-    """Propose a match (409 when a family is not ready, or the supporting family has no room left)."""
-    match = matches.propose(data)
+    """Propose a match when the policy lets both families through: the requesting family eligible, both
+    families' screening passed (the decisions are re-run first). Otherwise 409 naming each failing or missing
+    finding; with ``override_reason`` a coordinator goes ahead all the same (stored on the match, audited).
+    Also 409 when a family is not ready, or the supporting family has no room left."""
+    override_reason = data.pop("override_reason", None)
+    match = matches.propose(data, override_reason)
     db.session.commit()
     return with_etag(match, match, 201)
 
@@ -114,17 +132,13 @@ def propose(data):
 @requires(*STAFF)
 @blp.response(200, MatchSchema)
 def get_match(match_id):
-    match = get_or_404(Match, match_id)
-    audit.record("match.read", object_type="match", object_id=match.id)
+    match = matches.read(match_id)
     db.session.commit()
     return with_etag(match, match)
 
 
 def _step(match_id: int, to: str, data: dict):
-    match = get_or_404(Match, match_id)
-    require_if_match(match)
-    facts = {k: v for k, v in data.items() if k not in ("on", "reason")}
-    matches.transition(match, to, data["on"], data.get("reason"), **facts)
+    match = matches.step(match_id, to, data, require_if_match)
     db.session.commit()
     return with_etag(match, match)
 
@@ -152,8 +166,13 @@ def start_trial(data, match_id):
 @blp.arguments(S.MatchActivateSchema)
 @blp.response(200, MatchSchema)
 def activate(data, match_id):
-    """The match becomes active; the families' agreement (house rules) is recorded now."""
-    return _step(match_id, V.ACTIVE, data)
+    """The match becomes active; the families' agreement and its terms (duration, frequency, hours, overnight
+    stays) are recorded now. The policy is asked again (409 as for a proposal, e.g. a VOG that expired during
+    the trial; ``override_reason`` as there) and terms outside the policy's match terms are refused (422)."""
+    override_reason = data.pop("override_reason", None)
+    match = matches.activate(match_id, data, require_if_match, override_reason)
+    db.session.commit()
+    return with_etag(match, match)
 
 
 @blp.post("/matches/<int:match_id>/end")
@@ -180,9 +199,7 @@ def cancel(data, match_id):
 @blp.response(200, MatchSchema)
 def extend(data, match_id):
     """Extend an active match to a later end, when both families want it."""
-    match = get_or_404(Match, match_id)
-    require_if_match(match)
-    matches.extend(match, data["new_end_on"], data["both_families_agree"], data["decided_on"], data.get("note"))
+    match = matches.extend(match_id, data, require_if_match)
     db.session.commit()
     return with_etag(match, match)
 
@@ -209,7 +226,6 @@ def list_match_contacts(match_id):
 @blp.response(201, ContactOutSchema)
 def log_match_contact(data, match_id):
     """Log a contact about the match; ``support_session`` minutes count as volunteer hours."""
-    match = get_or_404(Match, match_id)
-    contact = contacts.log(data, match_id=match.id)
+    contact = matches.log_contact(match_id, data)
     db.session.commit()
     return contact

@@ -14,8 +14,9 @@ from core.api.families import DecisionOutSchema
 from core.auth import roles as R
 from core.auth.access import CONSORTIUM, requires
 from core.extensions import db
-from core.policy import decide, funding, manager, preview, service, suggestions
+from core.policy import funding, manager, preview, service, suggestions
 from core.programme.models import Family
+from core.usecases import decisions
 
 blp = Blueprint("policy", __name__, url_prefix="/api/v1", description="Policies and their plugins")
 
@@ -113,7 +114,7 @@ def list_deviations():
 @blp.response(201, DecisionOutSchema)
 def decide_eligibility(family_id):
     """Run the municipality's eligibility plugins on the family and store the decision with its findings."""
-    decision = decide.decide("eligibility", get_or_404(Family, family_id))
+    decision = decisions.decide_now("eligibility", family_id)
     db.session.commit()
     return decision
 
@@ -123,7 +124,7 @@ def decide_eligibility(family_id):
 @blp.response(201, DecisionOutSchema)
 def decide_screening(family_id):
     """Run the municipality's screening plugins on the family and store the decision with its findings."""
-    decision = decide.decide("screening", get_or_404(Family, family_id))
+    decision = decisions.decide_now("screening", family_id)
     db.session.commit()
     return decision
 

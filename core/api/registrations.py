@@ -10,6 +10,7 @@ from marshmallow import Schema, fields
 from core.auth.access import public_in_tenant
 from core.extensions import db, limiter
 from core.programme import registration
+from core.usecases import families
 
 blp = Blueprint("registrations", __name__, url_prefix="/api/v1/<municipality>", description="Public registration")
 
@@ -29,6 +30,6 @@ class ReceiptSchema(Schema):
 @blp.response(201, ReceiptSchema)
 def register(data):
     """Register a family with the municipality (no login). A coordinator will get in touch."""
-    registration.register(data)
+    families.register_from_form(data)
     db.session.commit()
     return {"received": True, "municipality": g.tenant.name, "registered_on": date.today()}

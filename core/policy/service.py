@@ -53,6 +53,20 @@ class ActivePolicy:
     def kinds(self) -> set[str]:
         return {manager.plugin_class(name).kind for name in self.plugins}
 
+    def match_terms(self):
+        """What a match's agreement may say: the match-terms plugin's, else the platform's defaults."""
+        from core.policy.types import MatchTerms
+
+        if "match_terms" in self.kinds():
+            for result in self.call("koppel_match_terms"):
+                if result.error is None and isinstance(result.value, MatchTerms):
+                    return result.value
+        return MatchTerms()
+
+    def four_eyes(self) -> bool:
+        """Whether an override of a screening finding needs a second coordinator (a plugin says so)."""
+        return any(getattr(manager.plugin_class(name), "four_eyes_overrides", False) for name in self.plugins)
+
     def proposal(self, plugins: dict) -> ActivePolicy:
         """This municipality with *plugins* instead (validated first), for a preview."""
         return ActivePolicy(self.tenant_id, -1, validate(plugins))

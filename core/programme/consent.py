@@ -15,6 +15,7 @@ from sqlalchemy import or_, select, update
 
 from core import audit
 from core.errors import Conflict
+from core.messages import Label, Message
 from core.extensions import db
 from core.programme import vocabulary as V
 from core.programme.models import Consent, Evaluation, Family, Match, ReferrerNotification
@@ -22,7 +23,8 @@ from core.programme.models import Consent, Evaluation, Family, Match, ReferrerNo
 
 def give(family: Family, purpose: str, wording_version: str, given_on: date) -> Consent:
     if active(family, purpose, given_on) is not None:
-        raise Conflict(f"consent for {purpose} is already given; withdraw it first to record a new wording")
+        raise Conflict(Message("Consent for %(purpose)s is already given; withdraw it first to record a new wording.",
+                               {"purpose": Label("consent_purpose", purpose)}, code="consent_given_already"))
     consent = Consent(family_id=family.id, purpose=purpose, wording_version=wording_version, given_on=given_on,
                       recorded_by_user_id=audit.actor_user_id())
     db.session.add(consent)
@@ -43,7 +45,8 @@ def active(family: Family | int, purpose: str, on: date | None = None) -> Consen
 
 def withdraw(consent: Consent, on: date) -> Consent:
     if consent.withdrawn_on is not None:
-        raise Conflict(f"this consent was already withdrawn on {consent.withdrawn_on.isoformat()}")
+        raise Conflict(Message("This consent was already withdrawn on %(on)s.", {"on": consent.withdrawn_on},
+                               code="consent_withdrawn_already"))
     consent.withdrawn_on = on
     family = db.session.get(Family, consent.family_id)
     matches = select(Match.id).where(or_(Match.requesting_family_id == family.id, Match.supporting_family_id == family.id))

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from core import audit
 from core.errors import Conflict
+from core.messages import Message
 from core.extensions import db
 from core.programme.models import Evaluation
 
@@ -14,9 +15,11 @@ from core.programme.models import Evaluation
 def complete(evaluation: Evaluation, data: dict) -> Evaluation:
     """Record the outcome of a due evaluation (validated ``EvaluationCompleteSchema`` data)."""
     if evaluation.completed_on is not None:
-        raise Conflict(f"this evaluation was completed on {evaluation.completed_on.isoformat()}")
+        raise Conflict(Message("This evaluation was completed on %(on)s.", {"on": evaluation.completed_on},
+                               code="evaluation_completed_already"))
     if evaluation.skipped_reason == "consent_withdrawn":
-        raise Conflict("the family withdrew its consent to be contacted for evaluations")
+        raise Conflict(Message("The family withdrew its consent to be contacted for evaluations.",
+                               code="evaluation_consent_withdrawn"))
     for name, value in data.items():
         setattr(evaluation, name, value)
     evaluation.skipped_reason = None

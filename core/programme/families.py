@@ -9,6 +9,7 @@ from sqlalchemy import select
 from core import audit
 from core.errors import Conflict
 from core.extensions import db
+from core.messages import Label, Labels, Message
 from core.programme import duplicates
 from core.programme import vocabulary as V
 from core.programme.models import Approval, Family, FamilyStatusChange, IntakeMeeting, Member
@@ -56,7 +57,7 @@ def create(data: dict) -> Family:
 def update(family: Family, data: dict) -> Family:
     """Change facts of a family (validated ``FamilyFieldsSchema`` data, partial)."""
     if family.kind == V.REQUESTING and any(data.get(f) is not None for f in ("capacity_children", "training_attended_on")):
-        raise ValidationError({"capacity_children": ["applies to supporting families only"]})
+        raise ValidationError({"capacity_children": [Message("Applies to supporting families only.", code="supporting_only")]})
     changed = sorted(name for name, value in data.items() if getattr(family, name) != value)
     for name in changed:
         setattr(family, name, data[name])
@@ -74,17 +75,20 @@ def _check_former(family: Family) -> None:
         return
     former = db.session.get(Family, family.former_family_id)
     if family.kind != V.SUPPORTING:
-        raise ValidationError({"former_family_id": ["only a supporting family can have been a requesting family"]})
+        raise ValidationError({"former_family_id": [Message("Only a supporting family can have been a requesting family.", code="former_family_not_allowed")]})
     if former is None or former.kind != V.REQUESTING or former.id == family.id:
-        raise ValidationError({"former_family_id": [f"no requesting family {family.former_family_id} here"]})
+        raise ValidationError({"former_family_id": [Message("No requesting family %(id)s here.", {"id": family.former_family_id}, code="no_such_family")]})
 
 
 def change_status(family: Family, status: str, reason: str | None = None) -> Family:
     """Move a family to *status* if its kind allows that from where it is (409 otherwise)."""
-    allowed = TRANSITIONS[family.kind].get(family.status, set())
+    allowed = tuple(sorted(TRANSITIONS[family.kind].get(family.status, set())))
     if status not in allowed:
-        raise Conflict(f"a {family.kind} family cannot go from {family.status} to {status}"
-                       + (f"; allowed: {', '.join(sorted(allowed))}" if allowed else ""))
+        params = {"kind": Label("family_kind", family.kind), "status": Label("family_status", family.status),
+                  "to": Label("family_status", status), "allowed": Labels("family_status", allowed)}
+        raise Conflict(Message("A %(kind)s cannot go from %(status)s to %(to)s; it can go to %(allowed)s."
+                               if allowed else "A %(kind)s cannot go from %(status)s to %(to)s.",
+                               params, code="status_not_allowed"))
     set_status(family, status, reason)
     return family
 
@@ -106,7 +110,7 @@ def _history(family: Family, old: str | None, new: str, reason: str | None) -> N
 
 def add_member(family: Family, data: dict) -> Member:
     if data.get("vog_issued_on") and family.kind != V.SUPPORTING:
-        raise ValidationError({"vog_issued_on": ["a certificate of conduct is recorded for supporting families"]})
+        raise ValidationError({"vog_issued_on": [Message("A certificate of conduct (VOG) is recorded for supporting families.", code="vog_supporting_only")]})
     member = Member(**data)
     family.members.append(member)
     family.updated_at = utcnow()  # a new version of the family: its facts changed
@@ -146,13 +150,22 @@ def record_intake(family: Family, held_on: date, notes: str | None) -> IntakeMee
     return meeting
 
 
+#: Triage outcomes that take a requesting family out of the programme (off the waiting list).
+TRIAGE_LEAVES = ("too_heavy_referred", "declined_by_family")
+
+
 def record_triage(family: Family, outcome: str, on: date) -> Family:
-    """The triage of a requesting family: it fits, is too heavy (referred), or the family declined."""
+    """The triage of a requesting family: it fits, is too heavy (referred), or the family declined.
+
+    Too heavy or declined takes the family off the waiting list (closed, with the triage as the reason).
+    """
     if family.kind != V.REQUESTING:
-        raise Conflict("triage applies to requesting families")
+        raise Conflict(Message("Triage applies to requesting families.", code="triage_requesting_only"))
     family.triage_outcome, family.triage_on = outcome, on
     if outcome == "too_heavy_referred":
         family.in_professional_care = True
+    if outcome in TRIAGE_LEAVES and family.status in (V.REGISTERED, V.INTAKE, V.WAITING):
+        set_status(family, V.CLOSED, f"triage: {outcome}")
     db.session.flush()
     audit.record("family.triage", object_type="family", object_id=family.id, detail={"outcome": outcome})
     return family
@@ -162,11 +175,12 @@ def approve(family: Family, note: str | None = None) -> Approval:
     """A coordinator approves a supporting family; each coordinator once (four eyes need two)."""
     user_id = audit.actor_user_id()
     if family.kind != V.SUPPORTING:
-        raise Conflict("approvals apply to supporting families")
+        raise Conflict(Message("Approvals apply to supporting families.", code="approval_supporting_only"))
     if user_id is None:
-        raise Conflict("an approval is given by a person, not by a machine token")
+        raise Conflict(Message("An approval is given by a person, not by a machine token.", code="approval_needs_person"))
     if db.session.scalar(select(Approval.id).where(Approval.family_id == family.id, Approval.user_id == user_id)):
-        raise Conflict("you have already approved this family; a second approval must come from another coordinator")
+        raise Conflict(Message("You have already approved this family; a second approval must come from another "
+                               "coordinator.", code="approved_already"))
     approval = Approval(family_id=family.id, user_id=user_id, note=note)
     db.session.add(approval)
     db.session.flush()

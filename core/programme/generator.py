@@ -38,7 +38,9 @@ from sqlalchemy import insert, select, text
 
 from core.extensions import db
 from core.programme import vocabulary as V
-from core.programme.evaluation_plan import EXTENSION_NOTICE, INTERVAL_MONTHS, TRIAL, add_months
+from core.policy.types import MatchFacts
+from core.programme.matches import WAIT_AGAIN
+from core.programme.evaluation_plan import EXTENSION_NOTICE, add_months, after_end, default_plan
 from core.programme.models import (
     Consent,
     Contact,
@@ -567,7 +569,8 @@ class _Planner:
         steps = [(state, on) for state, on in steps if on is not None and on <= today]
         m = {"proposed_on": None, "introduction_on": None, "trial_on": None, "active_on": None, "ended_on": None,
              "cancelled_on": None, "planned_end_on": None, "agreement": None, "agreement_recorded_on": None,
-             "end_reason": None, "outcome": None, "children": children, "requesting": r, "supporting": supporting}
+             "end_reason": None, "outcome": None, "children": children, "requesting": r, "supporting": supporting,
+             "frequency": None, "hours_per_session": None, "overnight_stays": None}
         for state, on in steps:
             m[DATE_OF[state]] = on
         m["state"] = steps[-1][0]
@@ -577,6 +580,7 @@ class _Planner:
             m["agreement"] = "Om de week op zaterdag van 10 tot 16 uur; het steungezin haalt en brengt."
             m["agreement_recorded_on"] = m["active_on"]
             m["planned_end_on"] = m["active_on"] + timedelta(days=365)
+            m.update(frequency="fortnightly", hours_per_session=6.0, overnight_stays=False)
         if m["state"] == V.ENDED:
             m["end_reason"] = reason
             m["outcome"] = _weighted(rng, OUTCOME_WEIGHTS[reason])
@@ -592,10 +596,12 @@ class _Planner:
         self.evaluations(index, m, r)
         self.contacts(index, m)
         # The requesting family follows the match (as ``matches._families_follow`` does).
-        if m["trial_on"]:
-            self.status(r, m["trial_on"], V.MATCHED, "match started")
+        if m["introduction_on"]:
+            self.status(r, m["introduction_on"], V.MATCHED, "introduction")
+        if m["state"] == V.CANCELLED and m["introduction_on"]:
+            self.status(r, m["cancelled_on"], V.WAITING, "match cancelled")
         if m["state"] == V.ENDED:
-            back = V.WAITING if reason in ("mismatch", "supporting_family_stopped") else V.CLOSED
+            back = V.WAITING if reason in WAIT_AGAIN else V.CLOSED
             self.status(r, m["ended_on"], back, "match ended")
             if reason == "consent_withdrawn":
                 for consent in self.consents_of.get(r, []):
@@ -628,17 +634,12 @@ class _Planner:
         rng, today = self.rng, self.today
         if not m["trial_on"]:
             return
-        items = [("trial_end", "start", m["trial_on"] + TRIAL)]
-        if m["active_on"]:
-            due = add_months(m["active_on"], INTERVAL_MONTHS)
-            while due < m["planned_end_on"] - EXTENSION_NOTICE:
-                items.append(("periodic", "review", due))
-                due = add_months(due, INTERVAL_MONTHS)
-            items.append(("extension_decision", "review", m["planned_end_on"] - EXTENSION_NOTICE))
-            items.append(("end", "end", m["planned_end_on"]))
+        items = default_plan(MatchFacts(
+            id=index, state=V.ACTIVE if m["active_on"] else V.TRIAL, proposed_on=m["proposed_on"],
+            introduction_on=m["introduction_on"], trial_on=m["trial_on"], active_on=m["active_on"],
+            planned_end_on=m["planned_end_on"]))
         if m["ended_on"]:
-            items = [item for item in items if item[2] < m["ended_on"] and item[0] != "end"]
-            items.append(("end", "end", m["ended_on"]))
+            items = after_end(items, m["ended_on"])
         no_contact = not any(c["purpose"] == "evaluation_contact" for c in self.consents_of.get(r, []))
         for kind, moment, due in items:
             row = {"kind": kind, "moment": moment, "due_on": due, "completed_on": None, "skipped_reason": None,
@@ -709,11 +710,14 @@ class _Planner:
 
     def finish_statuses(self) -> None:
         plan = self.plan
-        # supporting families: matched while at least one match is in trial or active
+        # supporting families: matched from the introduction while at least one match goes on
         periods: dict[int, list[tuple[date, date | None]]] = {}
+        stopped: dict[int, date] = {}
         for m in plan.matches:
-            if m["trial_on"]:
-                periods.setdefault(m["supporting"], []).append((m["trial_on"], m["ended_on"]))
+            if m["introduction_on"]:
+                periods.setdefault(m["supporting"], []).append((m["introduction_on"], m["ended_on"] or m["cancelled_on"]))
+            if m["end_reason"] == "supporting_family_stopped":
+                stopped[m["supporting"]] = max(m["ended_on"], stopped.get(m["supporting"], m["ended_on"]))
         for s, spans in periods.items():
             events = sorted([(a, 1) for a, _ in spans] + [(b, -1) for _, b in spans if b is not None],
                             key=lambda e: (e[0], e[1]))
@@ -725,6 +729,8 @@ class _Planner:
                     self.status(s, day, V.MATCHED, "match started")
                 elif before > 0 and running == 0:
                     self.status(s, day, V.AVAILABLE, "match ended")
+            if s in stopped:
+                self.status(s, stopped[s], V.CLOSED, "stopped as a supporting family")
         for i, family in enumerate(plan.supporting):
             if family["available_until"]:
                 reason = "pausing for a while" if family["stop_status"] == V.PAUSED else "stopped as a supporting family"
@@ -834,7 +840,9 @@ def _write(plan: Plan, finals: list, tenant_id: int, today: date, batch_size: in
     _insert(IntakeMeeting.__table__, child_rows(plan.intake_meetings, "family_id", family_ids,
                                                 {"coordinator_user_id": None, "created_at": created}), batch_size)
     _insert(Decision.__table__, child_rows(plan.decisions, "family_id", family_ids,
-                                           {"decided_by_user_id": None, "overrides_id": None, "override_reason": None}),
+                                           {"decided_by_user_id": None, "overrides_id": None, "override_reason": None,
+                                            "source": V.HISTORICAL, "confirmed_by_user_id": None,
+                                            "confirmed_at": None}),
             batch_size)
     _insert(Consent.__table__, child_rows(plan.consents, "family_id", family_ids), batch_size)
     match_rows = []

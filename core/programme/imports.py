@@ -20,15 +20,16 @@ The import runs in three steps:
    dry run tells everything. Each row gets an action: create, update or skip.
    *Every* problem is collected as ``{sheet, row, column, message}``, with the
    row numbered as the spreadsheet shows it (the header is row 1);
-3. **apply** (:func:`apply`): only when there is no problem at all, every row
-   is written through the services (:mod:`~core.programme.families`,
-   :mod:`~core.programme.consent`, :mod:`~core.programme.matches`), so status
-   history, duplicate flags, evaluations and audit events are those of work
-   done by hand. Running matches are replayed step by step with the dates of
+3. **apply** (:func:`core.usecases.imports.apply`): every row is written
+   through the same use cases as work done by hand (register a family,
+   change its status, propose a match, activate it), so the policy's
+   decisions, status history, duplicate flags, evaluations and audit events
+   are theirs. Running matches are replayed step by step with the dates of
    the file (propose → introduction → trial → active → ended).
 
-:func:`run` does the three in one transaction: all rows or none. A dry run
-stops after the plan and writes nothing (not even an audit event).
+:func:`core.usecases.imports.run` does the three in one transaction: all rows
+or none. A dry run applies too, and then rolls everything back, so it finds
+what the real run would (the policy's refusals included) and writes nothing.
 
 Re-importing is idempotent. Rows are matched on ``external_ref`` within the
 tenant (a member's within its family): an unchanged row is skipped, a
@@ -62,6 +63,7 @@ from sqlalchemy.exc import IntegrityError
 from core import audit
 from core.errors import Conflict
 from core.extensions import db
+from core.messages import render
 from core.programme import consent as consent_service
 from core.programme import families as family_service
 from core.programme import matches as match_service
@@ -130,7 +132,7 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("proposed_on", DATE, True), Column("introduction_on", DATE), Column("trial_on", DATE),
         Column("active_on", DATE), Column("planned_end_on", DATE), Column("ended_on", DATE),
         Column("cancelled_on", DATE), Column("agreement"), Column("children", INT), Column("support_kinds", LIST),
-        Column("end_reason", CODE), Column("outcome", CODE), Column("note"),
+        Column("end_reason", CODE), Column("outcome", CODE), Column("note"), Column("override_reason"),
     ),
 }
 _BY_NAME = {sheet: {c.name: c for c in columns} for sheet, columns in COLUMNS.items()}
@@ -145,7 +147,7 @@ _NOT_NULL = {"display_name", "kind", "registered_on", "referral_source", "refere
 #: Statuses a family of each kind can have.
 KIND_STATUSES = {kind: set(steps) | set().union(*steps.values()) for kind, steps in family_service.TRANSITIONS.items()}
 #: The status a family must have for a match to be proposed (besides ``matched``).
-MATCHABLE = {V.REQUESTING: V.WAITING, V.SUPPORTING: V.AVAILABLE}
+MATCHABLE = match_service.MATCHABLE
 
 _FAMILY_SCHEMA = S.FamilyCreateSchema()
 _MEMBER_SCHEMA = S.MemberSchema()
@@ -767,7 +769,7 @@ def _plan_matches(table: Table, out: Plan, report: Report) -> None:
             problems.append(Problem("matches", number, "state", f"not a state; use one of {', '.join(V.MATCH_STATES)}"))
             state = None
         propose = _load(_PROPOSE_SCHEMA, {k: values[k] for k in ("proposed_on", "children", "support_kinds", "note",
-                                                                 "external_ref") if k in values},
+                                                                 "override_reason", "external_ref") if k in values},
                         "matches", number, problems)
         steps, facts = _match_steps(values, state, number, problems) if state else ([], {})
         if None in (requesting, supporting, propose, state) or len(problems) > before:
@@ -910,25 +912,22 @@ def _check_matches(out: Plan, problems: list[Problem]) -> None:
         states = [s for s, _ in item.steps]
         if item.existing is None:
             for family, column in ((item.requesting, "requesting_ref"), (item.supporting, "supporting_ref")):
-                if not family.has_processing_consent(on):
+                problem = match_service.check_consent(family.has_processing_consent(on), family.ref, on)
+                if problem:
                     when = family.registered_on.isoformat() if family.existing is None else None
                     problems.append(Problem("matches", item.row, "proposed_on", (
                         f"lies before family {family.ref} was registered ({when}); consent for processing is recorded "
-                        "from registered_on" if when else
-                        f"family {family.ref} has no consent for processing on {on.isoformat()} in Koppel")))
-                status = family.status_before_matches
-                if family.existing is not None and status not in (MATCHABLE[family.kind], V.MATCHED):
-                    problems.append(Problem("matches", item.row, column, f"family {family.ref} is {status}; only a "
-                                            f"{MATCHABLE[family.kind]} family can be matched"))
+                        "from registered_on" if when else render(problem, "en"))))
+                problem = match_service.check_matchable(family.kind, family.status_before_matches, family.ref)
+                if family.existing is not None and problem:
+                    problems.append(Problem("matches", item.row, column, render(problem, "en")))
         sup = item.supporting
-        capacity = sup.capacity or 0
         placed = file_usage[sup.ref] + sum(usage.get(sup.existing.id, {}).values() if sup.existing else ())
         if item.existing is None:
             children = item.propose.get("children", 1)
-            if placed + children > capacity:
-                problems.append(Problem("matches", item.row, "children", (
-                    f"supporting family {sup.ref} has room for {capacity} child(ren) and has {placed} in open matches; "
-                    f"{children} more do not fit")))
+            problem = match_service.check_capacity(sup.capacity, placed, children, sup.ref)
+            if problem:
+                problems.append(Problem("matches", item.row, "children", render(problem, "en")))
             elif item.state in V.OPEN_MATCH_STATES:
                 file_usage[sup.ref] += children
         elif V.ENDED in states or V.CANCELLED in states:
@@ -965,132 +964,3 @@ def _all_closed_by_file(family: FamilyPlan) -> bool:
     ending = {m.existing.id for m in family.file_matches
               if m.existing is not None and m.state in (V.ENDED, V.CANCELLED)}
     return all(m.id in ending for m in running)
-
-
-# --------------------------------------------------------------------------- apply
-
-class _RowFailed(Exception):
-    def __init__(self, problem: Problem):
-        super().__init__(problem.message)
-        self.problem = problem
-
-
-def _messages(exc: Exception) -> list[tuple[str | None, str]]:
-    if isinstance(exc, ValidationError):
-        return list(_flatten(exc.messages))
-    return [(None, str(exc.message if isinstance(exc, Conflict) else exc))]
-
-
-def _guard(sheet: str, row: int | None, fn, *args, **kwargs):
-    """Call a service; a refusal becomes a problem on the row (a safety net: the plan checks the same rules)."""
-    try:
-        return fn(*args, **kwargs)
-    except (ValidationError, Conflict) as exc:
-        column, message = _messages(exc)[0]
-        raise _RowFailed(Problem(sheet, row, column, message)) from exc
-
-
-def apply(out: Plan) -> None:
-    """Write the plan through the services, in the caller's transaction."""
-    created: dict[str, Family] = {}
-    for item in out.families.values():
-        if item.action == "create":
-            data = {**item.data, "members": [dict(m) for m in item.members],
-                    "status": MATCHABLE[item.kind] if item.file_matches else (item.status or V.REGISTERED)}
-            family = _guard("families", item.row, family_service.create, data)
-            for purpose in ("processing", *item.consents):
-                _guard("families", item.row, consent_service.give, family, purpose, WORDING_VERSION,
-                       family.registered_on)
-            created[item.ref] = family
-        elif item.action == "update":
-            family = item.existing
-            if item.data:
-                _guard("families", item.row, family_service.update, family, dict(item.data))
-            for purpose in item.consents:
-                _guard("families", item.row, consent_service.give, family, purpose, WORDING_VERSION, date.today())
-            if item.status_change:
-                _guard("families", item.row, family_service.change_status, family, item.status_change, REASON)
-    for member in out.members:
-        if member.action == "create" and member.family.existing is not None:
-            _guard("members", member.row, family_service.add_member, member.family.existing, dict(member.data))
-        elif member.action == "update":
-            _guard("members", member.row, family_service.update_member, member.existing, dict(member.data))
-
-    def family_of(item: FamilyPlan) -> Family:
-        return created.get(item.ref) or item.existing
-
-    replayed = []
-    for item in replay_order(out.matches):
-        requesting, supporting = family_of(item.requesting), family_of(item.supporting)
-        if item.existing is None:
-            for plan_, family in ((item.requesting, requesting), (item.supporting, supporting)):
-                if plan_.ref in created and family.status not in (MATCHABLE[family.kind], V.MATCHED):
-                    family_service.set_status(family, MATCHABLE[family.kind], f"{REASON}: match {item.ref}")
-            data = {**item.propose, "requesting_family_id": requesting.id, "supporting_family_id": supporting.id}
-            match = _guard("matches", item.row, match_service.propose, data)
-            steps = item.steps[1:]
-        else:
-            match, steps = item.existing, item.steps
-        before = set(db.session.execute(select(ReferrerNotification.event).where(
-            ReferrerNotification.match_id == match.id)).scalars()) if item.existing is not None else set()
-        for step, on in steps:
-            facts = {}
-            if step == V.ACTIVE:
-                facts = {"agreement": item.facts["agreement"], "planned_end_on": item.facts.get("planned_end_on")}
-            elif step == V.ENDED:
-                facts = {"end_reason": item.facts["end_reason"], "outcome": item.facts.get("outcome")}
-            _guard("matches", item.row, match_service.transition, match, step, on, REASON, **facts)
-        replayed.append((match.id, before))
-    for match_id, before in replayed:  # steps from before the move: do not tell the referrer now
-        statement = update(ReferrerNotification).where(ReferrerNotification.match_id == match_id,
-                                                       ReferrerNotification.status == "pending")
-        if before:
-            statement = statement.where(ReferrerNotification.event.not_in(before))
-        db.session.execute(statement.values(status="cancelled"))
-    for item in out.families.values():
-        family = created.get(item.ref)
-        if family is not None and item.status and family.status != item.status:
-            family_service.set_status(family, item.status, REASON)
-    db.session.flush()
-
-
-# --------------------------------------------------------------------------- run
-
-def _lock() -> None:
-    """One import at a time per municipality (PostgreSQL; SQLite writes one at a time anyway)."""
-    if db.engine.dialect.name == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(7301, :tenant)"), {"tenant": current_tenant_id()})
-
-
-def run(upload: Upload, *, dry_run: bool = True) -> Report:
-    """Check and, unless *dry_run*, import *upload* in the current tenant: all rows or none.
-
-    Returns the report. On a real import without problems everything is flushed and the caller commits
-    (and sets ``report.committed``); with problems, or on a dry run, the session has been rolled back
-    and nothing was written. Any other exception rolls back too.
-    """
-    report = Report(dry_run=dry_run, source=upload.source, problems=list(upload.problems))
-    try:
-        if not dry_run:
-            _lock()
-        out = plan(upload, report) if upload.tables else Plan()
-        if upload.tables and not report.problems and not dry_run:
-            try:
-                apply(out)
-            except _RowFailed as exc:
-                report.problems.append(exc.problem)
-        if dry_run or report.problems:
-            db.session.rollback()
-            if not dry_run:
-                audit.record("import.run", outcome=audit.FAILURE, object_type="import",
-                             detail={"source": report.source, "problems": len(report.problems)})
-            return report
-        audit.record("import.run", object_type="import", detail={"source": report.source, "counts": report.counts})
-        db.session.flush()
-        return report
-    except IntegrityError:
-        db.session.rollback()
-        raise Conflict("the same families or matches were changed at the same moment; run the import again") from None
-    except Exception:
-        db.session.rollback()
-        raise

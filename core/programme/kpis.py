@@ -2,26 +2,32 @@
 
 Every figure is counted by the database (``COUNT``/``SUM`` with ``GROUP BY``,
 window functions for percentiles); no rows are loaded into Python to be
-counted. The same statements run on SQLite and PostgreSQL: the two date
+counted. The same statements run on SQLite and PostgreSQL: the date
 calculations that differ between them are small compiled constructs
-(:class:`days_between`, :class:`one_year_after`), and percentiles use the
-nearest-rank method with ``row_number()`` and ``count(*) OVER ()``, because
-SQLite has no ``percentile_cont``.
+(:class:`days_between`, :class:`one_year_after`, :class:`dutch_date`,
+:class:`earliest`, :class:`latest`), and percentiles use the nearest-rank
+method with ``row_number()`` and ``count(*) OVER ()``, because SQLite has no
+``percentile_cont``. Every figure is defined, in Dutch and English, in
+``docs/kpis.md``.
 
 Conventions:
 
 * A *period* is a closed range of dates (:class:`Period`, e.g. a calendar
-  year). Events (registrations, proposals, starts, ends, contacts) count when
-  their date lies in the period **and** not after the reference date.
+  year). Events (registrations, triage, proposals, starts, ends, contacts,
+  overrides) count when their date lies in the period **and** not after the
+  reference date.
 * The *reference date* (``as_of``, today by default) is "now": which matches
   are open, which evaluations are due or overdue. Those are derived from the
   dates on the rows, so a past reference date gives the figures of that day.
   Two figures use the family's current ``status`` (which has no date):
   families waiting and supporting families available; families registered
   after the reference date are left out of them.
+* The date of a moment (a status change's or an override's ``at``, stored in
+  UTC) is its date in Dutch time (Europe/Amsterdam).
 * Percentiles are nearest-rank: the p-th percentile of n sorted values is the
-  value at rank ⌈p·n/100⌉, so the median of 1, 2, 3, 4 is 2. Always a value
-  that occurs; ``None`` when there are no values.
+  value at rank ⌈p·n/100⌉, so the median of 1, 2, 3, 4 is 2, and the 100th
+  percentile is the largest. Always a value that occurs; ``None`` when there
+  are no values.
 
 :func:`municipality_kpis` runs inside the municipality's ``tenant_scope``
 (it raises :class:`~tenants.context.TenantContextError` otherwise);
@@ -33,21 +39,33 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, Integer, and_, case, func, or_, select
+from sqlalchemy import Date, Float, Integer, and_, case, exists, func, literal, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
 from core.extensions import db
 from core.programme import vocabulary as V
-from core.programme.models import Contact, Evaluation, Family, Match, ProgrammeTarget
+from core.programme.models import (
+    Contact,
+    Evaluation,
+    Family,
+    FamilyStatusChange,
+    Match,
+    MatchOverride,
+    Member,
+    ProgrammeTarget,
+)
 from tenants.context import TenantContextError, cross_tenant_scope, current_scope
 from tenants.models import Municipality
 
 PERCENTILES = (50, 90)
+MEDIAN_AND_LONGEST = (50, 100)  # the nearest-rank 100th percentile is the largest value
 DUE_SOON = timedelta(days=30)
 NOT_RECORDED = "not_recorded"  # an ended match without an outcome
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")  # the date of a moment is its date in Dutch time
 
 
 # --------------------------------------------------------------------------- SQL constructs per dialect
@@ -94,6 +112,78 @@ def _one_year_after_sqlite(element, compiler, **kw):
     return f"date({day}, '+1 year', CASE WHEN strftime('%m-%d', {day}) = '02-29' THEN '-1 day' ELSE '+0 days' END)"
 
 
+class dutch_date(FunctionElement):
+    """The date in Dutch time (Europe/Amsterdam) of a moment stored in UTC."""
+
+    type = Date()
+    inherit_cache = True
+    name = "dutch_date"
+
+
+@compiles(dutch_date)
+def _dutch_date(element, compiler, **kw):
+    (moment,) = list(element.clauses)
+    return f"CAST(({compiler.process(moment, **kw)} AT TIME ZONE 'Europe/Amsterdam') AS DATE)"
+
+
+@compiles(dutch_date, "sqlite")
+def _dutch_date_sqlite(element, compiler, **kw):
+    (moment,) = list(element.clauses)
+    at = compiler.process(moment, **kw)
+    # SQLite has no time zones: the EU rule. Summer time (UTC+2) runs from 01:00 UTC on the last Sunday of
+    # March to 01:00 UTC on the last Sunday of October (the first Sunday on or after the 25th); else UTC+1.
+    def switch(month):
+        return f"datetime(date(strftime('%Y', {at}) || '-{month}-31', '-6 days', 'weekday 0'), '+1 hour')"
+    return (f"date({at}, CASE WHEN {at} >= {switch('03')} AND {at} < {switch('10')} "
+            f"THEN '+2 hours' ELSE '+1 hour' END)")
+
+
+class earliest(FunctionElement):
+    """The earliest of some dates (none of them NULL)."""
+
+    type = Date()
+    inherit_cache = True
+    name = "earliest"
+
+
+@compiles(earliest)
+def _earliest(element, compiler, **kw):
+    return f"LEAST({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(earliest, "sqlite")
+def _earliest_sqlite(element, compiler, **kw):
+    return f"min({compiler.process(element.clauses, **kw)})"
+
+
+class latest(FunctionElement):
+    """The latest of some dates (none of them NULL)."""
+
+    type = Date()
+    inherit_cache = True
+    name = "latest"
+
+
+@compiles(latest)
+def _latest(element, compiler, **kw):
+    return f"GREATEST({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(latest, "sqlite")
+def _latest_sqlite(element, compiler, **kw):
+    return f"max({compiler.process(element.clauses, **kw)})"
+
+
+def _day(value: date):
+    """A date as a typed bound parameter (so SQLite gets its ISO text, PostgreSQL a date)."""
+    return literal(value, Date())
+
+
+def _start_of(day: date) -> datetime:
+    """The moment (UTC) a Dutch day begins."""
+    return datetime.combine(day, time(), AMSTERDAM).astimezone(timezone.utc)
+
+
 def _count(condition):
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
@@ -136,12 +226,40 @@ class Registrations:
 
 
 @dataclass
+class WaitingAge:
+    """Nearest-rank median and largest number of days that the families waiting now have waited."""
+
+    count: int = 0
+    median: int | None = None
+    longest: int | None = None
+
+
+@dataclass
 class Waiting:
-    """Requesting families waiting now (status ``waiting``), and how long the ones first proposed in the
-    period waited: days from ``registered_on`` to the ``proposed_on`` of their first match."""
+    """The waiting list now, and how long families waited for their first proposal.
+
+    ``families_waiting_now``: requesting families with status ``waiting``
+    (registered by the reference date). ``days_waiting_now``: for those, the
+    days from the date they started waiting to the reference date; they
+    started waiting on the date (Dutch time) of their latest status change to
+    ``waiting`` not after the reference date, or on ``registered_on`` when
+    there is none. ``days_to_first_proposal``: for the families first
+    proposed in the period, days from ``registered_on`` to the ``proposed_on``
+    of their first match.
+    """
 
     families_waiting_now: int = 0
+    days_waiting_now: WaitingAge = field(default_factory=WaitingAge)
     days_to_first_proposal: Distribution = field(default_factory=Distribution)
+
+
+@dataclass
+class Triage:
+    """Requesting families triaged in the period (``triage_on``), by outcome (``V.TRIAGE_OUTCOMES``)."""
+
+    fits: int = 0
+    too_heavy_referred: int = 0
+    declined_by_family: int = 0
 
 
 @dataclass
@@ -153,6 +271,11 @@ class Matches:
     ``open_now``: matches proposed and neither ended nor cancelled by the
     reference date, by the furthest step reached by then; ``running_now`` is
     trial plus active, ``active_now`` active only.
+    ``started_on_override``: of the matches started in the period, those with
+    at least one ``match_override`` row (a step that rested on a
+    coordinator's override of the policy) made by the reference date;
+    ``overrides_recorded``: ``match_override`` rows made in the period (date
+    of ``at``).
     """
 
     started: int = 0
@@ -164,22 +287,36 @@ class Matches:
     open_now: dict[str, int] = field(default_factory=lambda: dict.fromkeys(V.OPEN_MATCH_STATES, 0))
     running_now: int = 0
     active_now: int = 0
+    started_on_override: int = 0
+    overrides_recorded: int = 0
+
+
+@dataclass
+class Reach:
+    """Who the matches started in the period (trial began) reached: the distinct requesting families,
+    and the children (members with role ``child``) of those families, each counted once."""
+
+    requesting_families: int = 0
+    children: int = 0
 
 
 @dataclass
 class Retention:
-    """12-month retention.
+    """12-month retention, as two separate figures that are never added up.
 
     The cohort: matches whose trial started at least a year before the
-    reference date (trial start + 1 year ≤ reference date). Retained: those
-    not ended before that anniversary (still running a year after the trial
-    started, or ended on or after that day), plus those that ended earlier
-    with ``goals_reached``. ``rate`` is retained / cohort, None for an empty cohort.
+    reference date (trial start + 1 year ≤ reference date).
+    ``lasted_12_months``: those not ended before that anniversary (still
+    running, or ended on or after that day). ``ended_early_goals_reached``:
+    those that ended before the anniversary with ``goals_reached``. Each
+    ``…_share`` is that number / cohort (four decimals), None for an empty cohort.
     """
 
     cohort: int = 0
-    retained: int = 0
-    rate: float | None = None
+    lasted_12_months: int = 0
+    lasted_12_months_share: float | None = None
+    ended_early_goals_reached: int = 0
+    ended_early_goals_reached_share: float | None = None
 
 
 @dataclass
@@ -193,10 +330,25 @@ class Evaluations:
 
 @dataclass
 class Volunteering:
-    """``support_session`` contacts in the period: minutes and hours (minutes / 60, one decimal)."""
+    """Volunteer hours, logged and estimated: two figures, never added up.
 
-    support_minutes: int = 0
-    volunteer_hours: float = 0.0
+    Logged: the minutes of ``support_session`` contacts in the period, and
+    those in hours (minutes / 60, one decimal).
+    Estimated: for the matches active on some day of the period up to the
+    reference date (``active_on`` ≤ day, not ended or cancelled on or before
+    it), sessions per week (``V.SESSIONS_PER_WEEK`` of the agreed
+    ``frequency``) × ``hours_per_session`` × the weeks (days / 7) they were
+    active in [period start, min(period end, reference date)], one decimal;
+    ``estimated_from_matches`` is how many matches that covers. Active
+    matches without agreed terms (no known frequency or no hours per session)
+    are not guessed: ``matches_without_agreed_terms`` counts them.
+    """
+
+    logged_minutes: int = 0
+    logged_hours: float = 0.0
+    estimated_hours: float = 0.0
+    estimated_from_matches: int = 0
+    matches_without_agreed_terms: int = 0
 
 
 @dataclass
@@ -247,8 +399,10 @@ class Kpis:
     period_end: str
     reference_date: str
     registrations: Registrations = field(default_factory=Registrations)
+    triage: Triage = field(default_factory=Triage)
     waiting: Waiting = field(default_factory=Waiting)
     matches: Matches = field(default_factory=Matches)
+    reach: Reach = field(default_factory=Reach)
     retention_12_months: Retention = field(default_factory=Retention)
     evaluations: Evaluations = field(default_factory=Evaluations)
     volunteering: Volunteering = field(default_factory=Volunteering)
@@ -310,6 +464,7 @@ def consortium_member_ids(consortium_id: int) -> list[int]:
 
 def _compute(ids: list[int], period: Period, as_of: date, *, with_total: bool) -> tuple[dict[int, Kpis], Kpis | None]:
     start, until = period.start, min(period.end, as_of)  # events count in [start, until]
+    stop = until + timedelta(days=1)  # the first day not counted
     header = {"period_start": period.start.isoformat(), "period_end": period.end.isoformat(),
               "reference_date": as_of.isoformat()}
     kpis = {i: Kpis(municipality_ids=[i], **header) for i in ids}
@@ -334,22 +489,28 @@ def _compute(ids: list[int], period: Period, as_of: date, *, with_total: bool) -
             k.registrations.by_kind[kind] += n
             k.registrations.by_referral_source[kind][source] += n
 
-    # Families now: waiting, available, reciprocity; by district.
-    waiting = and_(Family.kind == V.REQUESTING, Family.status == V.WAITING)
-    available = and_(Family.kind == V.SUPPORTING, Family.status == V.AVAILABLE)
-    once_helped = and_(Family.kind == V.SUPPORTING, Family.former_family_id.is_not(None))
+    # Families now: waiting, available, reciprocity, by district; and triage in the period.
+    known = Family.registered_on <= as_of
+    waiting = and_(known, Family.kind == V.REQUESTING, Family.status == V.WAITING)
+    available = and_(known, Family.kind == V.SUPPORTING, Family.status == V.AVAILABLE)
+    once_helped = and_(known, Family.kind == V.SUPPORTING, Family.former_family_id.is_not(None))
+    triaged = and_(Family.kind == V.REQUESTING, Family.triage_on.between(start, until))
     rows = db.session.execute(
         select(Family.tenant_id, Family.district_code, _count(waiting), _count(available), _count(once_helped),
-               _count(and_(once_helped, Family.registered_on.between(start, until))))
-        .where(tenant_filter(Family.tenant_id), Family.registered_on <= as_of,
-               or_(Family.status.in_((V.WAITING, V.AVAILABLE)), Family.former_family_id.is_not(None)))
+               _count(and_(once_helped, Family.registered_on.between(start, until))),
+               *(_count(and_(triaged, Family.triage_outcome == outcome)) for outcome in V.TRIAGE_OUTCOMES))
+        .where(tenant_filter(Family.tenant_id),
+               or_(and_(known, or_(Family.status.in_((V.WAITING, V.AVAILABLE)), Family.former_family_id.is_not(None))),
+                   triaged))
         .group_by(Family.tenant_id, Family.district_code))
     districts: dict[int | None, dict[str | None, DistrictBalance]] = defaultdict(dict)
-    for tenant_id, district, n_waiting, n_available, n_helped, n_helped_new in rows:
+    for tenant_id, district, n_waiting, n_available, n_helped, n_helped_new, *n_triaged in rows:
         for k in each(tenant_id):
             k.waiting.families_waiting_now += n_waiting
             k.reciprocity.supporting_families_once_helped += n_helped
             k.reciprocity.registered_in_period += n_helped_new
+            for outcome, n in zip(V.TRIAGE_OUTCOMES, n_triaged):
+                setattr(k.triage, outcome, getattr(k.triage, outcome) + n)
         if n_waiting or n_available:
             districts[tenant_id][district] = DistrictBalance(district, n_available, n_waiting)
     for tenant_id, by_code in districts.items():
@@ -357,7 +518,8 @@ def _compute(ids: list[int], period: Period, as_of: date, *, with_total: bool) -
     if total:
         total.districts = [d for i in ids for d in kpis[i].districts]
 
-    # Matches: in the period, open now, retention, new matches in the target year.
+    # Matches: in the period, open now, on an override, retention, estimated volunteer hours, new matches
+    # in the target year.
     target_year = period.end.year
     year_until = min(date(target_year, 12, 31), as_of)
     open_ = and_(Match.proposed_on <= as_of, or_(Match.ended_on.is_(None), Match.ended_on > as_of),
@@ -369,13 +531,29 @@ def _compute(ids: list[int], period: Period, as_of: date, *, with_total: bool) -
     def not_reached(column):
         return or_(column.is_(None), column > as_of)
 
+    started = Match.trial_on.between(start, until)
+    on_override = exists().where(MatchOverride.match_id == Match.id, MatchOverride.tenant_id == Match.tenant_id,
+                                 MatchOverride.at < _start_of(as_of + timedelta(days=1)))
     anniversary = one_year_after(Match.trial_on)
     in_cohort = and_(Match.trial_on.is_not(None), anniversary <= as_of)
-    retained = and_(in_cohort, or_(Match.ended_on.is_(None), Match.ended_on >= anniversary,
-                                   Match.end_reason == "goals_reached"))
+    lasted = and_(in_cohort, or_(Match.ended_on.is_(None), Match.ended_on >= anniversary))
+    goals_early = and_(in_cohort, Match.ended_on < anniversary, Match.end_reason == "goals_reached")
+    # Days active in [start, until]: from the later of active_on and start to the earliest of the end,
+    # the cancellation and the day after until (the end day itself is not active).
+    active_days = days_between(latest(Match.active_on, _day(start)),
+                               earliest(func.coalesce(Match.ended_on, _day(stop)),
+                                        func.coalesce(Match.cancelled_on, _day(stop)), _day(stop)))
+    active_in_period = and_(Match.active_on.is_not(None), active_days > 0)
+    terms = and_(Match.frequency.in_(tuple(V.SESSIONS_PER_WEEK)), Match.hours_per_session.is_not(None))
+    no_terms = or_(Match.frequency.is_(None), Match.frequency.not_in(tuple(V.SESSIONS_PER_WEEK)),
+                   Match.hours_per_session.is_(None))
+    sessions_per_week = case({f: literal(n, Float()) for f, n in V.SESSIONS_PER_WEEK.items()}, value=Match.frequency)
+    estimated_hours = func.coalesce(func.sum(case(
+        (and_(active_in_period, terms), sessions_per_week * Match.hours_per_session * active_days),
+        else_=literal(0.0, Float()))), literal(0.0, Float())) / literal(7.0, Float())
     rows = db.session.execute(
         select(Match.tenant_id,
-               _count(Match.trial_on.between(start, until)),
+               _count(started),
                _count(Match.ended_on.between(start, until)),
                _count(Match.cancelled_on.between(start, until)),
                _count(and_(open_, not_reached(Match.introduction_on), not_reached(Match.trial_on),
@@ -384,27 +562,39 @@ def _compute(ids: list[int], period: Period, as_of: date, *, with_total: bool) -
                            not_reached(Match.active_on))),
                _count(and_(open_, reached(Match.trial_on), not_reached(Match.active_on))),
                _count(and_(open_, reached(Match.active_on))),
-               _count(in_cohort), _count(retained),
+               _count(and_(started, on_override)),
+               _count(in_cohort), _count(lasted), _count(goals_early),
+               estimated_hours, _count(and_(active_in_period, terms)), _count(and_(active_in_period, no_terms)),
                _count(Match.trial_on.between(date(target_year, 1, 1), year_until)))
         .where(tenant_filter(Match.tenant_id))
         .group_by(Match.tenant_id))
     new_in_target_year: dict[int, int] = defaultdict(int)
-    for tenant_id, started, ended, cancelled, proposed, introduction, trial, active, cohort, kept, new in rows:
+    estimated: dict[int, float] = defaultdict(float)  # unrounded, so that the total rounds the exact sum
+    for (tenant_id, n_started, ended, cancelled, proposed, introduction, trial, active, overridden, cohort, n_lasted,
+         n_goals_early, hours, with_terms, without_terms, new) in rows:
         new_in_target_year[tenant_id] = new
         for k in each(tenant_id):
             m = k.matches
-            m.started += started
+            m.started += n_started
             m.ended += ended
             m.cancelled += cancelled
             for phase, n in zip(V.OPEN_MATCH_STATES, (proposed, introduction, trial, active)):
                 m.open_now[phase] += n
             m.running_now += trial + active
             m.active_now += active
-            k.retention_12_months.cohort += cohort
-            k.retention_12_months.retained += kept
+            m.started_on_override += overridden
+            r = k.retention_12_months
+            r.cohort += cohort
+            r.lasted_12_months += n_lasted
+            r.ended_early_goals_reached += n_goals_early
+            k.volunteering.estimated_from_matches += with_terms
+            k.volunteering.matches_without_agreed_terms += without_terms
+        estimated[tenant_id] += float(hours)
     for k in every:
         r = k.retention_12_months
-        r.rate = round(r.retained / r.cohort, 4) if r.cohort else None
+        r.lasted_12_months_share = round(r.lasted_12_months / r.cohort, 4) if r.cohort else None
+        r.ended_early_goals_reached_share = round(r.ended_early_goals_reached / r.cohort, 4) if r.cohort else None
+        k.volunteering.estimated_hours = round(sum(estimated[i] for i in k.municipality_ids), 1)
 
     # Matches ended in the period: reasons and outcomes.
     rows = db.session.execute(
@@ -417,6 +607,42 @@ def _compute(ids: list[int], period: Period, as_of: date, *, with_total: bool) -
                 k.matches.ended_by_reason[reason] += n
             k.matches.outcomes[outcome or NOT_RECORDED] += n
 
+    # Overrides made in the period (by the Dutch date of their moment).
+    rows = db.session.execute(
+        select(MatchOverride.tenant_id, func.count())
+        .where(tenant_filter(MatchOverride.tenant_id), MatchOverride.at >= _start_of(start),
+               MatchOverride.at < _start_of(stop))
+        .group_by(MatchOverride.tenant_id))
+    for tenant_id, n in rows:
+        for k in each(tenant_id):
+            k.matches.overrides_recorded += n
+
+    # Reach: the distinct requesting families whose match started in the period, and their children.
+    starters = (select(Match.tenant_id, Match.requesting_family_id)
+                .where(tenant_filter(Match.tenant_id), started)
+                .distinct()).subquery("starters")
+    rows = db.session.execute(
+        select(starters.c.tenant_id, func.count(func.distinct(starters.c.requesting_family_id)), func.count(Member.id))
+        .select_from(starters)
+        .outerjoin(Member, and_(Member.family_id == starters.c.requesting_family_id,
+                                Member.tenant_id == starters.c.tenant_id, Member.role == "child"))
+        .group_by(starters.c.tenant_id))
+    for tenant_id, n_families, n_children in rows:
+        for k in each(tenant_id):
+            k.reach.requesting_families += n_families
+            k.reach.children += n_children
+
+    # How long the families waiting now have waited, since they (last) started waiting.
+    began = (select(FamilyStatusChange.family_id, func.max(FamilyStatusChange.at).label("at"))
+             .where(tenant_filter(FamilyStatusChange.tenant_id), FamilyStatusChange.to_status == V.WAITING,
+                    FamilyStatusChange.at < _start_of(as_of + timedelta(days=1)))
+             .group_by(FamilyStatusChange.family_id)).subquery("began_waiting")
+    aged = (select(Family.tenant_id.label("tenant_id"),
+                   days_between(func.coalesce(dutch_date(began.c.at), Family.registered_on), _day(as_of)).label("days"))
+            .outerjoin(began, began.c.family_id == Family.id)
+            .where(tenant_filter(Family.tenant_id), waiting))
+    _distributions(aged, kpis, total, lambda k: k.waiting, "days_waiting_now", MEDIAN_AND_LONGEST, WaitingAge)
+
     # Waiting time to the first proposal, for families first proposed in the period.
     first = (select(Match.tenant_id, Match.requesting_family_id, func.min(Match.proposed_on).label("first_on"))
              .where(tenant_filter(Match.tenant_id))
@@ -427,9 +653,10 @@ def _compute(ids: list[int], period: Period, as_of: date, *, with_total: bool) -
     _distributions(waited, kpis, total, lambda k: k.waiting, "days_to_first_proposal")
 
     # Duration of the matches ended in the period.
-    lasted = (select(Match.tenant_id.label("tenant_id"), days_between(Match.trial_on, Match.ended_on).label("days"))
-              .where(tenant_filter(Match.tenant_id), Match.ended_on.between(start, until), Match.trial_on.is_not(None)))
-    _distributions(lasted, kpis, total, lambda k: k.matches, "duration_days")
+    lasted_days = (select(Match.tenant_id.label("tenant_id"), days_between(Match.trial_on, Match.ended_on).label("days"))
+                   .where(tenant_filter(Match.tenant_id), Match.ended_on.between(start, until),
+                          Match.trial_on.is_not(None)))
+    _distributions(lasted_days, kpis, total, lambda k: k.matches, "duration_days")
 
     # Evaluations open on the reference date: due soon, overdue.
     open_evaluation = and_(or_(Evaluation.completed_on.is_(None), Evaluation.completed_on > as_of),
@@ -443,7 +670,7 @@ def _compute(ids: list[int], period: Period, as_of: date, *, with_total: bool) -
             k.evaluations.due_next_30_days += due
             k.evaluations.overdue += overdue
 
-    # Volunteer hours.
+    # Volunteer hours logged (the estimate is above, with the matches).
     rows = db.session.execute(
         select(Contact.tenant_id, func.coalesce(func.sum(Contact.duration_minutes), 0))
         .where(tenant_filter(Contact.tenant_id), Contact.kind == "support_session",
@@ -451,9 +678,9 @@ def _compute(ids: list[int], period: Period, as_of: date, *, with_total: bool) -
         .group_by(Contact.tenant_id))
     for tenant_id, minutes in rows:
         for k in each(tenant_id):
-            k.volunteering.support_minutes += int(minutes)
+            k.volunteering.logged_minutes += int(minutes)
     for k in every:
-        k.volunteering.volunteer_hours = round(k.volunteering.support_minutes / 60, 1)
+        k.volunteering.logged_hours = round(k.volunteering.logged_minutes / 60, 1)
 
     # Progress against the programme target of the period's (last) year.
     rows = db.session.execute(
@@ -480,9 +707,10 @@ def _progress(year: int, until: date, low: int, high: int | None, new: int, muni
                           municipalities_with_target=municipalities)
 
 
-def _distributions(values, kpis: dict[int, Kpis], total: Kpis | None, part, name: str) -> None:
-    """Fill the nearest-rank percentiles of *values* (a select of tenant_id, days) per tenant and, with
-    *total*, over all of them, in one statement.
+def _distributions(values, kpis: dict[int, Kpis], total: Kpis | None, part, name: str,
+                   percentiles=PERCENTILES, make=Distribution) -> None:
+    """Fill the nearest-rank *percentiles* of *values* (a select of tenant_id, days) per tenant and, with
+    *total*, over all of them, in one statement; ``make(count, *percentiles)`` builds each result.
 
     Each row is ranked twice: within its tenant and among all rows. Grouped by
     tenant, the smallest value whose overall rank reaches the percentile is
@@ -498,15 +726,16 @@ def _distributions(values, kpis: dict[int, Kpis], total: Kpis | None, part, name
 
     def picks(rank, n):
         # The p-th percentile is the value at the first rank k with k ≥ p·n/100, i.e. k·100 ≥ p·n.
-        return [func.max(n), *(func.min(case((rank * 100 >= p * n, ranked.c.days))) for p in PERCENTILES)]
+        return [func.max(n), *(func.min(case((rank * 100 >= p * n, ranked.c.days))) for p in percentiles)]
 
     columns = picks(ranked.c.rank, ranked.c.n)
     if total is not None:
         columns += picks(ranked.c.rank_all, ranked.c.n_all)
+    width = 1 + len(percentiles)
     overall = []
     for tenant_id, *row in db.session.execute(select(ranked.c.tenant_id, *columns).group_by(ranked.c.tenant_id)):
-        setattr(part(kpis[tenant_id]), name, Distribution(int(row[0]), int(row[1]), int(row[2])))
-        overall.append(row[3:])
+        setattr(part(kpis[tenant_id]), name, make(*(int(v) for v in row[:width])))
+        overall.append(row[width:])
     if total is not None and overall:
-        setattr(part(total), name, Distribution(int(overall[0][0]), *(
-            int(min(c[i] for c in overall if c[i] is not None)) for i in (1, 2))))
+        setattr(part(total), name, make(int(overall[0][0]), *(
+            int(min(c[i] for c in overall if c[i] is not None)) for i in range(1, width))))

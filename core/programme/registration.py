@@ -2,16 +2,14 @@
 
 The submission becomes a family in status ``registered`` that only that
 municipality's coordinators see, with consent for processing recorded with
-the wording version the form showed.
+the wording version the form showed (see
+:func:`core.usecases.families.register_from_form`). This module holds the
+form's schema.
 """
 from __future__ import annotations
 
-from datetime import date
-
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from core import audit
-from core.programme import consent, families
 from core.programme import schemas as S
 from core.programme import vocabulary as V
 
@@ -47,16 +45,3 @@ class RegistrationSchema(Schema):
         if errors:
             raise ValidationError(errors)
 
-
-def register(data: dict):
-    """Create the family and its consent from validated ``RegistrationSchema`` data."""
-    family = families.create({
-        "kind": data["kind"], "display_name": data["display_name"], "email": data.get("email"),
-        "phone": data.get("phone"), "postcode": data["postcode"], "house_number": data["house_number"],
-        "support_kinds": data["support_kinds"], "wishes": data.get("message"),
-        "referral_source": data["referral_source"], "registered_on": date.today(),
-        "members": [dict(m) for m in data["members"]],
-    })
-    consent.give(family, "processing", data["consent_wording_version"], date.today())
-    audit.record("registration.create", object_type="family", object_id=family.id, actor="public form")
-    return family

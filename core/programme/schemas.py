@@ -165,8 +165,13 @@ class DecisionSchema(Schema):
 
 class OverrideSchema(Schema):
     outcome = fields.String(required=True, validate=validate.OneOf(V.DECISION_OUTCOMES))
-    reason = fields.String(required=True, validate=validate.Length(min=10, max=2000,
-                                                                   error="give a reason of at least 10 characters"))
+    reason = fields.String(required=True, validate=validate.Length(max=2000),
+                           metadata={"description": "why the coordinator decides otherwise: at least a sentence"})
+
+
+_OVERRIDE_REASON = fields.String(allow_none=True, validate=validate.Length(max=2000), metadata={
+    "description": "when the policy refuses: the coordinator's reason to go ahead all the same (at least a "
+                   "sentence); stored on the match and audited"})
 
 
 class ConsentSchema(Schema):
@@ -194,6 +199,7 @@ class MatchProposeSchema(Schema):
     support_kinds = _codes(V.SUPPORT_KINDS)
     note = fields.String(allow_none=True, validate=validate.Length(max=4000))
     external_ref = fields.String(allow_none=True, validate=validate.Length(max=64))
+    override_reason = _OVERRIDE_REASON
 
 
 class MatchStepSchema(Schema):
@@ -204,8 +210,14 @@ class MatchStepSchema(Schema):
 
 
 class MatchActivateSchema(MatchStepSchema):
+    """The agreement the families made; terms left out take the policy's defaults."""
+
     agreement = fields.String(required=True, validate=validate.Length(min=1, max=8000))
     planned_end_on = fields.Date(allow_none=True)
+    frequency = fields.String(allow_none=True, validate=validate.OneOf(V.FREQUENCIES))
+    hours_per_session = fields.Float(allow_none=True, validate=validate.Range(min=0.5, max=48))
+    overnight_stays = fields.Boolean(allow_none=True)
+    override_reason = _OVERRIDE_REASON
 
 
 class MatchEndSchema(MatchStepSchema):
