@@ -20,6 +20,8 @@ from core.programme import imports
 from core.programme.models import Consent, Evaluation, Family, Match, MatchTransition, ReferrerNotification
 from tenants.context import tenant_scope
 
+from tests.conftest import enable_policy
+
 DATA = Path(__file__).parent / "data"
 URL = "/api/v1/aalten/imports"
 
@@ -61,6 +63,13 @@ def workbook(**sheets) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+@pytest.fixture(autouse=True)
+def open_policy(app, world):
+    """Aalten's policy lets the sample's open match through (no conditions; the supporting adult has a VOG)."""
+    with app.app_context():
+        enable_policy(world.ids["aalten"])
 
 
 def csv_file(rows, separator=";", bom=True) -> bytes:
@@ -305,7 +314,9 @@ def test_a_match_over_the_supporting_familys_capacity(app, world, owner_engine):
                 "30-04-2025", "goals_reached"],
                ["K-002", "V-002", "S-001", "proefperiode", "2025-05-01", "2025-05-02", "2025-05-03", None, None, None,
                 2, None, None]]
-    response = post(client, world, dry_run=False, workbook=workbook(families=families, matches=matches))
+    # (the open match must pass the policy: its supporting adult's VOG is on the members sheet)
+    response = post(client, world, dry_run=False, workbook=workbook(families=families, members=MEMBERS,
+                                                                   matches=matches))
     assert response.status_code == 201, response.get_json()
     with app.app_context(), tenant_scope(world.ids["aalten"]):
         assert _family("S-001").status == "matched" and _family("V-001").status == "closed"
@@ -351,7 +362,8 @@ def test_reimport_moves_a_match_on_but_never_back(app, world):
     client = app.test_client()
     trial = [MATCHES[0], MATCHES[1][:4] + ["2025-03-01", "2025-03-10", "2025-03-20", None, None, None, 1]]
     trial[1][3] = "trial"
-    assert post(client, world, dry_run=False, workbook=workbook(families=FAMILIES, matches=trial)).status_code == 201
+    first = post(client, world, dry_run=False, workbook=workbook(families=FAMILIES, members=MEMBERS, matches=trial))
+    assert first.status_code == 201, first.get_json()["problems"]
     response = post(client, world, dry_run=False, workbook=workbook(families=FAMILIES, matches=MATCHES))
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["counts"]["matches"]["update"] == 1
