@@ -76,6 +76,11 @@ LABELS: dict[str, dict[str, str]] = {
     "day_part": {"morning": N_("morning"), "afternoon": N_("afternoon"), "evening": N_("evening")},
     "frequency": {"weekly": N_("every week"), "fortnightly": N_("every two weeks"), "monthly": N_("every month")},
     "member_role": {"adult": N_("adult"), "child": N_("child")},
+    "object": {
+        "family": N_("family"), "member": N_("household member"), "match": N_("match"), "decision": N_("decision"),
+        "consent": N_("consent"), "evaluation": N_("evaluation"), "duplicate_flag": N_("possible duplicate"),
+        "contact": N_("contact"), "programme_target": N_("target"), "policy_version": N_("policy version"),
+    },
     "match_step": {"proposed": N_("be proposed"), "active": N_("become active"), "proceed": N_("go ahead")},
     # Vocabularies that the built-in plugins name in their texts.
     "household_type": {"single_adult": N_("a single adult"), "single_parent": N_("a single parent"),

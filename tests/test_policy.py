@@ -10,6 +10,8 @@ from core.policy import service
 from core.programme.models import Evaluation
 from tenants.context import tenant_scope
 
+from tests.conftest import OPEN_POLICY
+
 POVERTY_120 = {"eligibility.poverty": {"percentage": 120}, "eligibility.exclusions": {}}
 NO_CONDITIONS = {"eligibility.no_conditions": {}, "eligibility.exclusions": {}}
 
@@ -44,7 +46,10 @@ def test_two_municipalities_decide_differently_on_the_same_facts(client, world):
     poverty = next(f for f in a["findings"] if f["rule"] == "eligibility.poverty")
     assert poverty["result"] == "not_met" and poverty["plugin_version"] == "1.0.0"
     assert poverty["facts"]["income"] == 2000 and poverty["facts"]["threshold"] == 1680
-    assert "above the limit" in poverty["explanation"]
+    assert "ligt boven de grens" in poverty["explanation"]  # Dutch first: no Accept-Language asked for English
+    english = client.get(f"/api/v1/aalten/families/{in_aalten}/decisions",
+                         headers={**aalten, "Accept-Language": "en"}).get_json()[0]
+    assert "above the limit" in next(f for f in english["findings"] if f["rule"] == "eligibility.poverty")["explanation"]
     assert any(f["rule"] == "eligibility.no_conditions" and f["result"] == "met" for f in d["findings"])
 
 
@@ -148,7 +153,8 @@ def test_no_enabled_rules_means_a_coordinator_decides(client, world):
     family = _same_family(client, coordinator, "aalten", income=1000)
     decision = client.post(f"/api/v1/aalten/families/{family}/eligibility-decision", headers=coordinator).get_json()
     assert decision["outcome"] == "needs_coordinator" and decision["policy_version"] is None
-    assert "no eligibility plugin" in decision["findings"][0]["explanation"]
+    assert decision["findings"][0]["message"]["code"] == "no_applicable_rule"
+    assert "Geen regel voor toelating" in decision["findings"][0]["explanation"]
 
 
 def test_triage_runs_the_eligibility_plugins(client, world):
@@ -213,7 +219,7 @@ def test_match_suggestions_are_ranked_with_reasons(client, world):
 
 
 def test_an_evaluation_plan_plugin_schedules_the_evaluations(app, client, world):
-    _put(client, world, "aalten", {"evaluation_plan.standard": {"trial_weeks": 4}})
+    _put(client, world, "aalten", {**OPEN_POLICY, "evaluation_plan.standard": {"trial_weeks": 4}})
     coordinator = world.bearer(R.COORDINATOR)
     supporting_id = world.records["aalten"]["supporting"]  # room for 3, 1 placed
     other = _create(client, coordinator, {"kind": "requesting", "display_name": "Nog een"}, "intake", "waiting")

@@ -21,8 +21,8 @@ BABEL_CFG = ROOT / "babel.cfg"
 LC_MESSAGES = ROOT / "core" / "translations" / "nl" / "LC_MESSAGES"
 PO = LC_MESSAGES / "messages.po"
 MO = LC_MESSAGES / "messages.mo"
-#: the keywords of ``pybabel extract -k _l -k lazy_gettext`` on top of babel's defaults
-KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}
+#: the keywords of ``pybabel extract -k _l -k lazy_gettext -k Message`` on top of babel's defaults
+KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None, "Message": None}
 PLACEHOLDER = re.compile(r"%\([a-z_]+\)[sd]|%[sd]")
 
 

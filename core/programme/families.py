@@ -86,9 +86,11 @@ def change_status(family: Family, status: str, reason: str | None = None) -> Fam
     if status not in allowed:
         params = {"kind": Label("family_kind", family.kind), "status": Label("family_status", family.status),
                   "to": Label("family_status", status), "allowed": Labels("family_status", allowed)}
-        raise Conflict(Message("A %(kind)s cannot go from %(status)s to %(to)s; it can go to %(allowed)s."
-                               if allowed else "A %(kind)s cannot go from %(status)s to %(to)s.",
-                               params, code="status_not_allowed"))
+        if not allowed:
+            raise Conflict(Message("A %(kind)s cannot go from %(status)s to %(to)s.", params,
+                                   code="status_not_allowed"))
+        raise Conflict(Message("A %(kind)s cannot go from %(status)s to %(to)s; it can go to %(allowed)s.", params,
+                               code="status_not_allowed"))
     set_status(family, status, reason)
     return family
 

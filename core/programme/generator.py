@@ -729,7 +729,7 @@ class _Planner:
                     self.status(s, day, V.MATCHED, "match started")
                 elif before > 0 and running == 0:
                     self.status(s, day, V.AVAILABLE, "match ended")
-            if s in stopped:
+            if s in stopped and all(end is not None and end <= stopped[s] for _, end in spans):
                 self.status(s, stopped[s], V.CLOSED, "stopped as a supporting family")
         for i, family in enumerate(plan.supporting):
             if family["available_until"]:

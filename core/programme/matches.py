@@ -162,10 +162,11 @@ def transition(match: Match, to: str, on: date, reason: str | None = None, **fac
         allowed = tuple(sorted(ALLOWED[match.state]))
         params = {"state": Label("match_state", match.state), "to": Label("match_state", to),
                   "allowed": Labels("match_state", allowed)}
+        if not allowed:
+            raise Conflict(Message("The match is at the step %(state)s and cannot move to %(to)s; it is closed.",
+                                   params, code="step_not_allowed"))
         raise Conflict(Message("The match is at the step %(state)s and cannot move to %(to)s; it can move to "
-                               "%(allowed)s." if allowed else
-                               "The match is at the step %(state)s and cannot move to %(to)s; it is closed.",
-                               params, code="step_not_allowed"))
+                               "%(allowed)s.", params, code="step_not_allowed"))
     previous = [getattr(match, DATE_OF[s]) for s in V.MATCH_STATES if getattr(match, DATE_OF[s]) is not None]
     if previous and on < max(previous):
         raise ValidationError({"on": [Message("May not lie before the previous step (%(previous)s).",
@@ -251,10 +252,9 @@ def _families_follow(match: Match, state: str) -> None:
         if not _has_engaged(requesting.id, match.id) and requesting.status == V.MATCHED:
             again = state == V.CANCELLED or match.end_reason in WAIT_AGAIN
             families.set_status(requesting, V.WAITING if again else V.CLOSED, why)
-        if match.end_reason == "supporting_family_stopped" and supporting.status != V.CLOSED:
-            families.set_status(supporting, V.CLOSED, why)
-        elif not _has_engaged(supporting.id, match.id) and supporting.status == V.MATCHED:
-            families.set_status(supporting, V.AVAILABLE, why)
+        if not _has_engaged(supporting.id, match.id) and supporting.status == V.MATCHED:
+            stopped = match.end_reason == "supporting_family_stopped"
+            families.set_status(supporting, V.CLOSED if stopped else V.AVAILABLE, why)
 
 
 def _has_engaged(family_id: int, other_than: int) -> bool:

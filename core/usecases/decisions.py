@@ -154,13 +154,13 @@ def gate(requesting: Family, supporting: Family, today: date | None = None) -> G
 
 def refuse(found: Gate, step: str) -> Conflict:
     """The 409 for a closed gate, naming each failing or missing finding."""
-    waiting = any(b.pending_override for b in found.blockers)
-    text = ("The override of the screening awaits a second coordinator's confirmation; the match cannot "
-            "%(step)s yet." if waiting and all(b.pending_override for b in found.blockers) else
-            "The policy does not allow this match to %(step)s yet: see the findings of each decision. A "
-            "coordinator may override with a reason.")
-    return Conflict(Message(text, {"step": Label("match_step", step)}, code="match_not_allowed"),
-                    problems=[b.as_dict() for b in found.blockers])
+    params, problems = {"step": Label("match_step", step)}, [b.as_dict() for b in found.blockers]
+    if all(b.pending_override for b in found.blockers):
+        return Conflict(Message("The override awaits a second coordinator's confirmation; the match cannot "
+                                "%(step)s yet.", params, code="match_not_allowed"), problems=problems)
+    return Conflict(Message("The policy does not allow this match to %(step)s yet: see the findings of each "
+                            "decision. A coordinator may override with a reason.", params, code="match_not_allowed"),
+                    problems=problems)
 
 
 def override_blockers(found: Gate, reason: str) -> list[Decision]:
