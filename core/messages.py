@@ -37,10 +37,14 @@ class Label:
 
 @dataclass(frozen=True)
 class Labels:
-    """Several coded values of one vocabulary, shown as a list in the reader's language."""
+    """Several coded values of one vocabulary, shown as a list in the reader's language.
+
+    ``style`` is Babel's list style: ``standard`` joins with "and", ``or`` with "or" (a choice).
+    """
 
     vocabulary: str
     codes: tuple[str, ...]
+    style: str = "standard"
 
 
 @dataclass(frozen=True)
@@ -84,7 +88,7 @@ def _encode(value):
     if isinstance(value, Label):
         return {"label": value.vocabulary, "code": value.code}
     if isinstance(value, Labels):
-        return {"labels": value.vocabulary, "codes": list(value.codes)}
+        return {"labels": value.vocabulary, "codes": list(value.codes), "style": value.style}
     return value
 
 
@@ -97,7 +101,7 @@ def _decode(value):
         if "label" in value:
             return Label(value["label"], value["code"])
         if "labels" in value:
-            return Labels(value["labels"], tuple(value["codes"]))
+            return Labels(value["labels"], tuple(value["codes"]), value.get("style", "standard"))
     return value
 
 
@@ -167,7 +171,8 @@ def format_value(value, language: str) -> str:
     if isinstance(value, Label):
         return label(value.vocabulary, value.code, language)
     if isinstance(value, Labels):
-        return format_list([label(value.vocabulary, c, language) for c in value.codes], locale=language)
+        return format_list([label(value.vocabulary, c, language) for c in value.codes], style=value.style,
+                           locale=language)
     if isinstance(value, (list, tuple)):
         return format_list([format_value(v, language) for v in value], locale=language)
     return str(value)

@@ -85,7 +85,7 @@ def change_status(family: Family, status: str, reason: str | None = None) -> Fam
     allowed = tuple(sorted(TRANSITIONS[family.kind].get(family.status, set())))
     if status not in allowed:
         params = {"kind": Label("family_kind", family.kind), "status": Label("family_status", family.status),
-                  "to": Label("family_status", status), "allowed": Labels("family_status", allowed)}
+                  "to": Label("family_status", status), "allowed": Labels("family_status", allowed, "or")}
         if not allowed:
             raise Conflict(Message("A %(kind)s cannot go from %(status)s to %(to)s.", params,
                                    code="status_not_allowed"))

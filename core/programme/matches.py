@@ -143,7 +143,7 @@ def check_terms(terms: MatchTerms, active_on: date, planned_end_on: date, freque
             code="duration_outside_policy")]
     if frequency not in terms.frequencies:
         problems["frequency"] = [Message("The policy allows the families to meet %(allowed)s, not %(frequency)s.",
-                                         {"allowed": Labels("frequency", terms.frequencies),
+                                         {"allowed": Labels("frequency", terms.frequencies, "or"),
                                           "frequency": Label("frequency", frequency)},
                                          code="frequency_outside_policy")]
     if hours > terms.hours_per_session_max:
@@ -161,7 +161,7 @@ def transition(match: Match, to: str, on: date, reason: str | None = None, **fac
     if to not in ALLOWED[match.state]:
         allowed = tuple(sorted(ALLOWED[match.state]))
         params = {"state": Label("match_state", match.state), "to": Label("match_state", to),
-                  "allowed": Labels("match_state", allowed)}
+                  "allowed": Labels("match_state", allowed, "or")}
         if not allowed:
             raise Conflict(Message("The match is at the step %(state)s and cannot move to %(to)s; it is closed.",
                                    params, code="step_not_allowed"))
