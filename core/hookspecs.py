@@ -1,10 +1,11 @@
 """Hook specifications: the documentation for plugin authors.
 
-A Koppel plugin is a class that derives from :class:`core.policy.plugin.Plugin`
+A Koppel plugin is a class that derives from :class:`core.plugin_toolkit.Plugin`
 (its name, kind, version, titles, description and configuration schema) and
 implements one or more of the hooks below, each method decorated with
-``@hookimpl``. Plugins are found through the entry point group
-``koppel.plugins``; the built-in ones in ``plugins/`` come in the same way.
+``@hookimpl``; a plugin imports all it uses from :mod:`core.plugin_toolkit`.
+Plugins are found through the entry point group ``koppel.plugins``; the
+built-in ones in ``plugins/`` come in the same way.
 Installed is not enabled: a municipality's policy says which plugins run for
 it and with which configuration, and each enabled plugin is instantiated with
 that configuration (``self.config``, validated by the plugin's schema).
@@ -14,10 +15,36 @@ sessions or ORM objects, and return plain values. A hook that raises or runs
 longer than ``PLUGIN_TIMEOUT_SECONDS`` does not take the request down: its
 finding becomes an error and the decision "needs a coordinator". See
 ``docs/plugins.md`` for a worked example.
+
+Text for people (a finding's explanation, a score's reason, a cost line's
+description) is a :class:`~core.messages.Message` built with
+``self.message(...)``: an English message id with parameters, translated from
+the plugin's catalogue when someone reads it.
+
+The annotations name the types of :mod:`core.policy.types` (all of them
+available from :mod:`core.plugin_toolkit`).
 """
 from __future__ import annotations
 
+from datetime import date
+from typing import TYPE_CHECKING
+
 import pluggy
+
+if TYPE_CHECKING:
+    from core.policy.types import (
+        FamilyFacts,
+        Finding,
+        FundingActivity,
+        FundingStatement,
+        Instrument,
+        MatchFacts,
+        MatchTerms,
+        PlannedEvaluation,
+        RenderedReport,
+        Report,
+        ScoreComponent,
+    )
 
 PROJECT = "koppel"
 
@@ -26,7 +53,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 @hookspec
-def koppel_eligibility(family, today):
+def koppel_eligibility(family: FamilyFacts, today: date) -> Finding | list[Finding] | None:
     """Judge whether a requesting family may take part.
 
     :param family: :class:`~core.policy.types.FamilyFacts` of a requesting family.
@@ -36,7 +63,8 @@ def koppel_eligibility(family, today):
         rule that makes a family eligible and ``"exclude"`` for one that
         rules it out; ``result`` is ``"met"``, ``"not_met"`` or ``"missing"``
         (a fact the rule needs is not recorded). Name the facts you used in
-        ``facts`` and explain the outcome in plain words in ``explanation``.
+        ``facts`` and explain the outcome in ``explanation``, a message
+        (``self.message(...)``) that a coordinator can read to the family.
 
     Results are **collected** from every enabled eligibility plugin. A family
     is eligible when at least one include finding is met and no exclude
@@ -46,7 +74,7 @@ def koppel_eligibility(family, today):
 
 
 @hookspec
-def koppel_screening(family, today):
+def koppel_screening(family: FamilyFacts, today: date) -> Finding | list[Finding] | None:
     """Screen a family before it is matched (supporting families, and requesting ones' intake).
 
     :param family: :class:`~core.policy.types.FamilyFacts` (check ``family.kind``).
@@ -61,7 +89,7 @@ def koppel_screening(family, today):
 
 
 @hookspec(firstresult=True)
-def koppel_funding_statement(activity):
+def koppel_funding_statement(activity: FundingActivity) -> FundingStatement | None:
     """State the programme's costs for a period, as the active funding model computes them.
 
     :param activity: :class:`~core.policy.types.FundingActivity` (the period,
@@ -70,17 +98,21 @@ def koppel_funding_statement(activity):
     :return: a :class:`~core.policy.types.FundingStatement`: what the
         municipality owes, what each fund pays, the consortium's split across
         its members, and the avoided costs with the source of each figure.
+        Each cost line's ``description`` (and ``source``) may be a message;
+        Koppel renders it in the reader's language.
 
     **First result wins**; a policy enables one funding model at a time.
     """
 
 
 @hookspec(firstresult=True)
-def koppel_render_report(report, media_format):
+def koppel_render_report(report: Report, media_format: str) -> RenderedReport | None:
     """Render a report to bytes in one format.
 
     :param report: a :class:`~core.policy.types.Report` (a title and sections
-        of columns and rows, optionally a chart per section).
+        of columns and rows, optionally a chart per section). Koppel builds it
+        in the reader's language; a title, heading or cell that is still a
+        message is the format's to render.
     :param media_format: the format asked for, e.g. ``"csv"``, ``"xlsx"``,
         ``"pdf"``, ``"json"``.
     :return: a :class:`~core.policy.types.RenderedReport` (content, media
@@ -91,15 +123,17 @@ def koppel_render_report(report, media_format):
 
 
 @hookspec
-def koppel_match_score(requesting, supporting, today):
+def koppel_match_score(requesting: FamilyFacts, supporting: FamilyFacts,
+                       today: date) -> ScoreComponent | list[ScoreComponent] | None:
     """Score how well a supporting family fits a requesting family.
 
     :param requesting: :class:`~core.policy.types.FamilyFacts` of the requesting family.
     :param supporting: :class:`~core.policy.types.FamilyFacts` of a supporting family.
     :param today: the date of the suggestion.
     :return: a :class:`~core.policy.types.ScoreComponent` (a score from 0 to
-        1, its weight, and the reason in plain words; ``veto=True`` rules the
-        pair out), a list of them, or None.
+        1, its weight, and the reason, a message; ``veto=True`` rules the
+        pair out), a list of them, or None when the facts to judge the pair
+        are not recorded.
 
     Results are **collected**; the suggestions are ranked by the weighted mean
     of all components, vetoed pairs left out.
@@ -107,7 +141,7 @@ def koppel_match_score(requesting, supporting, today):
 
 
 @hookspec(firstresult=True)
-def koppel_evaluation_plan(match):
+def koppel_evaluation_plan(match: MatchFacts) -> list[PlannedEvaluation] | None:
     """Say when the evaluations of a match fall due.
 
     :param match: :class:`~core.policy.types.MatchFacts` (its state and dates).
@@ -121,7 +155,7 @@ def koppel_evaluation_plan(match):
 
 
 @hookspec
-def koppel_outcome_instrument():
+def koppel_outcome_instrument() -> Instrument | None:
     """Describe the questions and scales an evaluation asks.
 
     :return: an :class:`~core.policy.types.Instrument` (name, and questions
@@ -133,7 +167,7 @@ def koppel_outcome_instrument():
 
 
 @hookspec(firstresult=True)
-def koppel_match_terms():
+def koppel_match_terms() -> MatchTerms | None:
     """Say what a match's agreement may contain: its duration, how often the families meet, overnight stays.
 
     :return: a :class:`~core.policy.types.MatchTerms` (default, shortest and

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from core.policy.types import Finding
+from core.plugin_toolkit import Finding, Labels, Message
 
 
-def finding(plugin, result: str, explanation: str, facts: dict, effect: str = "include") -> Finding:
+def finding(plugin, result: str, explanation: Message, facts: dict, effect: str = "include") -> Finding:
     return Finding(rule=plugin.name, result=result, explanation=explanation, facts=facts, effect=effect)
 
 
@@ -16,9 +16,19 @@ def areas_field(allowed: tuple[str, ...]) -> fields.List:
                        validate=validate.Length(min=1))
 
 
-def either(codes) -> str:
-    codes = list(codes)
-    return codes[0] if len(codes) == 1 else ", ".join(codes[:-1]) + " or " + codes[-1]
+def recorded(plugin, areas) -> Message:
+    """"Recorded problem area: ..." naming *areas* by their labels."""
+    areas = tuple(areas)
+    return plugin.message("Recorded problem area: %(areas)s.", plural="Recorded problem areas: %(areas)s.",
+                          n=len(areas), areas=Labels("problem_area", areas))
+
+
+def not_recorded(plugin, areas) -> Message:
+    """"Not recorded as a problem area: ..." naming *areas* by their labels."""
+    areas = tuple(areas)
+    return plugin.message("Not recorded as a problem area: %(areas)s.",
+                          plural="None of these problem areas is recorded: %(areas)s.",
+                          n=len(areas), areas=Labels("problem_area", areas))
 
 
 def problem_area_finding(plugin, family, areas) -> Finding:
@@ -27,7 +37,5 @@ def problem_area_finding(plugin, family, areas) -> Finding:
     found = [area for area in counted if area in family.problem_areas]
     facts = {"problem_areas": sorted(family.problem_areas), "counted_areas": counted}
     if found:
-        if len(found) == 1:
-            return finding(plugin, "met", f"Problem area {found[0]} is recorded.", facts)
-        return finding(plugin, "met", f"Problem areas {' and '.join(found)} are recorded.", facts)
-    return finding(plugin, "not_met", f"Problem area {either(counted)} is not recorded.", facts)
+        return finding(plugin, "met", recorded(plugin, found), facts)
+    return finding(plugin, "not_met", not_recorded(plugin, counted), facts)

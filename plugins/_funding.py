@@ -31,6 +31,12 @@ with its own fields, and says what the programme costs in
   Both costs are **indicative figures that a municipality should replace with
   its own**; each keeps its ``source`` text in the configuration and on the
   statement line, so whoever reads the estimate sees where it comes from.
+* **Words**: the description of every line (and the default source texts) is
+  a message, shown in the reader's language with amounts in euros and counts
+  written by Babel (``Voorkomen uithuisplaatsingen: 0,3 × € 80.000,00 per
+  jaar``). A source text the municipality wrote itself is shown as it is.
+  ``language`` is no longer used: it is kept so that stored policies that
+  name it stay valid.
 """
 from __future__ import annotations
 
@@ -40,17 +46,20 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from core.hookspecs import hookimpl
-from core.policy.plugin import Plugin
-from core.policy.types import CostLine, FundingActivity, FundingStatement
-from core.programme.vocabulary import OUTCOMES
-from plugins._report import number
+from core.plugin_toolkit import (
+    LANGUAGES,
+    OUTCOMES,
+    CostLine,
+    FundingActivity,
+    FundingStatement,
+    Message,
+    hookimpl,
+)
+from plugins._common import BuiltinPlugin
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 SPLITS = ("none", "inhabitants", "matches")
-LANGUAGES = ("nl", "en")
-
 PLACEMENT_COST_PER_YEAR = Decimal("80000.00")
 PLACEMENT_COST_SOURCE = (
     "Indicatief en instelbaar: ca. € 80.000 per jaar voor een uithuisplaatsing. Uitgangspunt naar "
@@ -62,16 +71,6 @@ CARE_COST_SOURCE = (
     "Indicatief en instelbaar: ca. € 10.000 per jaar voor geïndiceerde jeugdhulp, een ruw Nederlands "
     "gemiddelde; geen vastgesteld tarief. Vervang het door de eigen kostprijs van de gemeente.")
 
-TEXT = {
-    "nl": {
-        "placements": "Voorkomen uithuisplaatsingen: {count} × {cost} per jaar",
-        "care": "Voorkomen geïndiceerde jeugdhulp: {count} × {cost} per jaar",
-    },
-    "en": {
-        "placements": "Prevented out-of-home placements: {count} × {cost} a year",
-        "care": "Prevented referred youth care: {count} × {cost} a year",
-    },
-}
 
 
 # --- money -----------------------------------------------------------------------------------------
@@ -81,15 +80,13 @@ def cents(value) -> Decimal:
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def count(value, language: str) -> str:
-    """A count for people, without trailing zeros: ``3``, ``12,5`` (nl) or ``12.5`` (en)."""
+def count(value) -> int | float:
+    """A count as a message parameter: a whole number as an int, else a float (written by Babel, ``12,5``).
+
+    (A Decimal parameter is an amount in euros; a count is not.)
+    """
     value = Decimal(value)
-    return number(value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize(), language)
-
-
-def euro(value, language: str) -> str:
-    """An amount in euros: ``€ 1.234,50`` in Dutch, ``€1,234.50`` in English."""
-    return ("€\u00a0" if language == "nl" else "€") + number(value, language, places=2)  # no line break after €
+    return int(value) if value == value.to_integral_value() else float(value)
 
 
 # --- periods ---------------------------------------------------------------------------------------
@@ -135,7 +132,8 @@ class FundingConfig(Schema):
     """The configuration every funding model shares (see the module's documentation)."""
 
     language = fields.String(load_default="nl", validate=validate.OneOf(LANGUAGES),
-                             metadata={"description": "language of the statement's lines"})
+                             metadata={"description": "no longer used (the lines are shown in the reader's "
+                                                      "language); kept so that stored policies stay valid"})
     funds = fields.List(fields.Nested(FundSchema), load_default=list,
                         metadata={"description": "funds that co-finance, applied in this order"})
     split = fields.String(load_default="none", validate=validate.OneOf(SPLITS),
@@ -202,24 +200,42 @@ def consortium_split(total: Decimal, activity: FundingActivity, split: str) -> d
     return split_exactly(total, [(member.name, weight(member)) for member in members])
 
 
-def avoided_costs(activity: FundingActivity, config: dict) -> tuple[CostLine, ...]:
+def source(plugin, configured: str) -> Message | str:
+    """The source of an avoided cost: the built-in default as a message (in the reader's language), or the
+    municipality's own text as it is."""
+    if configured == PLACEMENT_COST_SOURCE:
+        return plugin.message(
+            "Indicative and adjustable: about %(amount)s a year for an out-of-home placement. A starting point "
+            "following InHuis Steungezinnen / the Achterhoek evaluation (Yunio), in which preventing residential "
+            "placements is the main aim; the amount itself is a rough estimate, not an established rate. Replace "
+            "it with the municipality's own cost price.", amount=PLACEMENT_COST_PER_YEAR)
+    if configured == CARE_COST_SOURCE:
+        return plugin.message(
+            "Indicative and adjustable: about %(amount)s a year for referred youth care, a rough Dutch average; "
+            "not an established rate. Replace it with the municipality's own cost price.",
+            amount=CARE_COST_PER_YEAR)
+    return configured
+
+
+def avoided_costs(plugin, activity: FundingActivity) -> tuple[CostLine, ...]:
+    config = plugin.config
     if not config["avoided_costs"]:
         return ()
-    text = TEXT[config["language"]]
     prevented = sum(int(activity.outcomes.get(code, 0) or 0) for code in config["avoided_outcomes"])
     placements = Decimal(prevented) * config["placement_share"]
     care = Decimal(prevented) - placements
-    language = config["language"]
     return (
-        CostLine(text["placements"].format(count=count(placements, language),
-                                           cost=euro(config["placement_cost_per_year"], language)),
-                 cents(placements * config["placement_cost_per_year"]), source=config["placement_cost_source"]),
-        CostLine(text["care"].format(count=count(care, language), cost=euro(config["care_cost_per_year"], language)),
-                 cents(care * config["care_cost_per_year"]), source=config["care_cost_source"]),
+        CostLine(plugin.message("Prevented out-of-home placements: %(count)s × %(cost)s a year",
+                                count=count(placements), cost=config["placement_cost_per_year"]),
+                 cents(placements * config["placement_cost_per_year"]),
+                 source=source(plugin, config["placement_cost_source"])),
+        CostLine(plugin.message("Prevented referred youth care: %(count)s × %(cost)s a year",
+                                count=count(care), cost=config["care_cost_per_year"]),
+                 cents(care * config["care_cost_per_year"]), source=source(plugin, config["care_cost_source"])),
     )
 
 
-class FundingModel(Plugin):
+class FundingModel(BuiltinPlugin):
     """Base class of a funding plugin: implement :meth:`cost_lines`, the rest is shared."""
 
     kind = "funding"
@@ -228,7 +244,8 @@ class FundingModel(Plugin):
         pass
 
     def cost_lines(self, activity: FundingActivity) -> list[CostLine]:
-        """What the programme costs in the activity's period, one line per item, amounts in cents."""
+        """What the programme costs in the activity's period, one line per item (its description a message),
+        amounts in cents."""
         raise NotImplementedError
 
     @hookimpl
@@ -237,7 +254,7 @@ class FundingModel(Plugin):
         lines = tuple(self.cost_lines(activity))
         total = sum((line.amount for line in lines), ZERO)
         funds_pay, municipality_pays = co_finance(total, self.config["funds"])
-        avoided = avoided_costs(activity, self.config)
+        avoided = avoided_costs(self, activity)
         return FundingStatement(
             model=self.name, period_start=activity.period_start, period_end=activity.period_end,
             lines=lines, total=total, municipality_pays=municipality_pays, funds_pay=funds_pay,

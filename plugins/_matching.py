@@ -1,9 +1,13 @@
-"""What the matching plugins share: the weight field, building a score component, and wording.
+"""What the matching plugins share: the weight field and building a score component.
 
-Every matching plugin returns one :class:`~core.policy.types.ScoreComponent`
+Every matching plugin returns a :class:`~core.plugin_toolkit.ScoreComponent`
 whose ``criterion`` is the plugin's name, whose ``weight`` comes from the
 plugin's configuration, and whose ``score`` lies between 0 and 1 (rounded to
 three decimals, so that a coordinator sees the same number the ranking used).
+Its ``reason`` is a message (``plugin.message(...)``), shown in the reader's
+language; it says what fits and what does not. Whether the component rules
+the pair out is its ``veto``, not part of the words: a vetoed pair is left out
+of the suggestions altogether.
 
 **Missing facts.** A criterion that cannot be judged because the facts it
 needs are not recorded returns ``None``: it then takes no part in the
@@ -17,10 +21,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from core.policy.types import ScoreComponent
-
-WEEKDAY_NAMES = {"mon": "Monday", "tue": "Tuesday", "wed": "Wednesday", "thu": "Thursday", "fri": "Friday",
-                 "sat": "Saturday", "sun": "Sunday"}
+from core.plugin_toolkit import Message, ScoreComponent
 
 
 def weight_field(default: float = 1.0) -> fields.Float:
@@ -33,36 +34,12 @@ def score_field(default: float) -> fields.Float:
     return fields.Float(load_default=default, validate=validate.Range(min=0, max=1))
 
 
-def component(plugin, score: float, reason: str, veto: bool = False) -> ScoreComponent:
-    """The plugin's score component: clamped to 0..1 and rounded to three decimals."""
+def component(plugin, score: float, reason: Message, veto: bool = False, share: float = 1.0) -> ScoreComponent:
+    """The plugin's score component: clamped to 0..1 and rounded to three decimals.
+
+    *share* is the part of the plugin's weight this component carries (a
+    plugin that judges two things in two components gives each half).
+    """
     return ScoreComponent(criterion=plugin.name, score=round(min(1.0, max(0.0, float(score))), 3),
-                          weight=float(plugin.config["weight"]), reason=reason, veto=veto)
+                          weight=float(plugin.config["weight"]) * share, reason=reason, veto=veto)
 
-
-def number(value: float) -> str:
-    """A number for a reason: no needless decimals (``2``, ``2.5``, ``0.35``)."""
-    return f"{value:.2f}".rstrip("0").rstrip(".")
-
-
-def listing(items) -> str:
-    """``a``, ``a and b``, ``a, b and c``."""
-    items = [str(i) for i in items]
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def plural(count: int, singular: str, plural_form: str | None = None) -> str:
-    return f"{count} {singular if count == 1 else (plural_form or singular + 's')}"
-
-
-def share_phrase(covered: list, missed: list, noun: str, nouns: str, label=listing) -> str:
-    """How much of what was asked is offered, naming both: "Offers 2 of the 3 asked day parts (a and b; not c)"."""
-    total = len(covered) + len(missed)
-    if not missed:
-        lead = f"Offers the asked {noun}" if total == 1 else f"Offers all {total} asked {nouns}"
-        return f"{lead} ({label(covered)})"
-    if not covered:
-        lead = f"Does not offer the asked {noun}" if total == 1 else f"Offers none of the {total} asked {nouns}"
-        return f"{lead} ({label(missed)})"
-    return f"Offers {len(covered)} of the {total} asked {nouns} ({label(covered)}; not {label(missed)})"

@@ -10,29 +10,47 @@ section has columns, and a chart names columns of its section (a ValueError
 says which section and row or column is wrong). Cell values are plain Python:
 ``str``, ``int``, ``float``, ``Decimal``, ``bool``, ``date``, ``datetime`` or
 None (an empty cell).
+
+Text in a report is usually already in the reader's language (Koppel builds a
+report in a request, in its language). A title, subtitle, column heading or
+cell may also be a :class:`~core.plugin_toolkit.Message`: it is rendered in
+the plugin's ``language`` when it has that setting, else in Dutch, as are the
+words a format writes itself (a PDF's "page", "yes" and "no"). Numbers for
+people are written by Babel in that language (:func:`number`).
 """
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
 from typing import ClassVar
 
-from core.hookspecs import hookimpl
-from core.policy.plugin import Plugin
-from core.policy.types import Report, RenderedReport, Section
+from babel.numbers import format_decimal
+
+from core.plugin_toolkit import Message, RenderedReport, Report, Section, hookimpl, render
+from plugins._common import BuiltinPlugin
 
 # Characters that make a spreadsheet read a text cell as a formula (CSV/formula injection, OWASP).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-class ReportFormat(Plugin):
+class ReportFormat(BuiltinPlugin):
     """Base class of a report format plugin."""
 
     kind = "report_format"
     media_format: ClassVar[str]
     media_type: ClassVar[str]
     extension: ClassVar[str]
+
+    @property
+    def language(self) -> str:
+        """The language of the words the format writes itself: its ``language`` setting, else Dutch."""
+        return self.config.get("language", "nl")
+
+    def words(self, message: Message) -> str:
+        """One of the format's own texts, in :attr:`language`."""
+        return render(message, self.language)
 
     def render(self, report: Report) -> bytes:
         raise NotImplementedError
@@ -41,8 +59,29 @@ class ReportFormat(Plugin):
     def koppel_render_report(self, report, media_format):
         if not isinstance(media_format, str) or media_format.strip().lower() != self.media_format:
             return None
+        report = localized(report, self.language)
         check(report)
         return RenderedReport(content=self.render(report), media_type=self.media_type, extension=self.extension)
+
+
+def localized(report: Report, language: str) -> Report:
+    """*report* with every Message in it (titles, headings, cells) rendered in *language*."""
+    def text(value):
+        return render(value, language) if isinstance(value, Message) else value
+
+    if not _has_messages(report):
+        return report
+    sections = tuple(replace(section, title=text(section.title), columns=tuple(text(c) for c in section.columns),
+                             rows=tuple(tuple(text(v) for v in row) for row in section.rows))
+                     for section in report.sections)
+    return replace(report, title=text(report.title), subtitle=text(report.subtitle), sections=sections)
+
+
+def _has_messages(report: Report) -> bool:
+    values = [report.title, report.subtitle]
+    for section in report.sections:
+        values += [section.title, *section.columns, *(v for row in section.rows for v in row)]
+    return any(isinstance(v, Message) for v in values)
 
 
 def check(report: Report) -> None:
@@ -104,13 +143,8 @@ def defuse_formula(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
-def _group(digits: str, separator: str) -> str:
-    head = len(digits) % 3 or 3
-    return separator.join([digits[:head]] + [digits[i:i + 3] for i in range(head, len(digits), 3)])
-
-
 def number(value, language: str = "nl", places: int | None = None) -> str:
-    """A number written for people: ``1.234,5`` in Dutch, ``1,234.5`` in English.
+    """A number written for people by Babel: ``1.234,5`` in Dutch, ``1,234.5`` in English.
 
     With *places* the number is rounded half-up to that many decimals; without,
     it keeps its own decimals (a Decimal's as they are; a float's up to two,
@@ -123,7 +157,6 @@ def number(value, language: str = "nl", places: int | None = None) -> str:
         value = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
     elif value == value.to_integral_value() and value.as_tuple().exponent > 0:
         value = value.quantize(Decimal(1))
-    sign, plain = ("-", f"{-value:f}") if value < 0 else ("", f"{value:f}")
-    whole, _, fraction = plain.partition(".")
-    thousands, decimal = (".", ",") if language == "nl" else (",", ".")
-    return sign + _group(whole, thousands) + (decimal + fraction if fraction else "")
+    decimals = max(0, -value.as_tuple().exponent)
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+    return format_decimal(value, format=pattern, locale=language, decimal_quantization=False)

@@ -10,23 +10,16 @@ The results mean the same in every screening plugin:
 """
 from __future__ import annotations
 
-import calendar
+from dataclasses import dataclass
 from datetime import date
 
 from marshmallow import fields, validate
 
-from core.policy.types import Finding
-from core.programme.vocabulary import FAMILY_KINDS, SUPPORTING
+from core.plugin_toolkit import FAMILY_KINDS, SUPPORTING, Finding, Message, months_before
 
 
-def finding(plugin, result: str, explanation: str, facts: dict) -> Finding:
+def finding(plugin, result: str, explanation: Message, facts: dict) -> Finding:
     return Finding(rule=plugin.name, result=result, explanation=explanation, facts=facts)
-
-
-def sentence(parts: list[str]) -> str:
-    """``["no VOG recorded: member 2", "..."]`` -> ``"No VOG recorded: member 2; ...."``."""
-    text = "; ".join(parts)
-    return text[:1].upper() + text[1:] + "."
 
 
 def kinds_field(default: tuple[str, ...] = (SUPPORTING,)) -> fields.List:
@@ -39,34 +32,44 @@ def iso(day: date | None) -> str | None:
     return day.isoformat() if day else None
 
 
-def months_before(day: date, months: int) -> date:
-    """The same day *months* calendar months earlier (the month's last day when it is shorter)."""
-    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
-    month += 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+def whole_years(months: int) -> tuple[int, bool]:
+    """A period in months as ``(count, in_years)``: ``36`` -> ``(3, True)``, ``18`` -> ``(18, False)``."""
+    return (months // 12, True) if months % 12 == 0 else (months, False)
 
 
-def period(months: int) -> str:
-    """``36`` -> ``"3 years"``, ``18`` -> ``"1 year and 6 months"``."""
-    years, months = divmod(months, 12)
-    parts = [f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in ((years, "year"), (months, "month")) if n]
-    return " and ".join(parts) or "0 months"
+@dataclass(frozen=True)
+class StepTexts:
+    """The texts of a dated step (message ids, marked with ``N_`` where they are written).
+
+    ``missing``: no date is recorded; ``future``: the date (``%(date)s``) is
+    after today; ``done``: the step took place on ``%(date)s``. For a step that
+    may be too old, ``too_old_years`` and ``too_old_months`` are (singular,
+    plural) pairs with ``%(date)s`` and the count ``%(n)s``.
+    """
+
+    missing: str
+    future: str
+    done: str
+    too_old_years: tuple[str, str] | None = None
+    too_old_months: tuple[str, str] | None = None
 
 
-def dated_step(plugin, family, today: date, attribute: str, what: str, max_age_months: int | None = None) -> Finding:
+def dated_step(plugin, family, today: date, attribute: str, texts: StepTexts,
+               max_age_months: int | None = None) -> Finding:
     """A step that passes once its date (``family.<attribute>``) is recorded, optionally not too long ago."""
     day = getattr(family, attribute)
     facts = {attribute: iso(day)}
     if max_age_months is not None:
         facts["max_age_months"] = max_age_months
     if day is None:
-        return finding(plugin, "missing", f"No {what} is recorded ({attribute}).", facts)
+        return finding(plugin, "missing", plugin.message(texts.missing), facts)
     if day > today:
-        return finding(plugin, "missing", f"The {what} is recorded on {day.isoformat()}, after today.", facts)
+        return finding(plugin, "missing", plugin.message(texts.future, date=day), facts)
     if max_age_months is not None:
         cutoff = months_before(today, max_age_months)
         facts["not_before"] = cutoff.isoformat()
         if day < cutoff:
-            return finding(plugin, "fail", f"The {what} on {day.isoformat()} is more than "
-                           f"{period(max_age_months)} ago.", facts)
-    return finding(plugin, "pass", f"The {what} is recorded on {day.isoformat()}.", facts)
+            count, in_years = whole_years(max_age_months)
+            singular, plural = texts.too_old_years if in_years else texts.too_old_months
+            return finding(plugin, "fail", plugin.message(singular, plural=plural, n=count, date=day), facts)
+    return finding(plugin, "pass", plugin.message(texts.done, date=day), facts)

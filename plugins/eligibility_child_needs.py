@@ -5,14 +5,14 @@ family; a family whose children's ages are unknown is then "missing".
 """
 from marshmallow import Schema, fields, validate
 
-from core.hookspecs import hookimpl
-from core.policy.plugin import Plugin
-from plugins._eligibility import finding
+from core.plugin_toolkit import Label, hookimpl
+from plugins._common import BuiltinPlugin
+from plugins._eligibility import finding, not_recorded, recorded
 
 AREA = "child_adhd_or_disability"
 
 
-class ChildNeedsRule(Plugin):
+class ChildNeedsRule(BuiltinPlugin):
     name = "eligibility.child_needs"
     kind = "eligibility"
     version = "1.0.0"
@@ -32,15 +32,18 @@ class ChildNeedsRule(Plugin):
         max_age = self.config["max_child_age"]
         facts = {"problem_area_recorded": AREA in family.problem_areas, "max_child_age": max_age}
         if AREA not in family.problem_areas:
-            return finding(self, "not_met", f"Problem area {AREA} is not recorded.", facts)
+            return finding(self, "not_met", not_recorded(self, [AREA]), facts)
         if max_age is None:
-            return finding(self, "met", f"Problem area {AREA} is recorded.", facts)
+            return finding(self, "met", recorded(self, [AREA]), facts)
         ages = [child.age for child in family.children]
         facts["children_ages"] = ages
+        area = Label("problem_area", AREA)
         if any(age is not None and age <= max_age for age in ages):
-            return finding(self, "met", f"Problem area {AREA} is recorded and a child is {max_age} or younger.", facts)
+            return finding(self, "met", self.message(
+                "Recorded problem area: %(area)s; a child is %(age)s or younger.", area=area, age=max_age), facts)
         if not ages or None in ages:
-            return finding(self, "missing", f"Problem area {AREA} is recorded, but no child is known to be "
-                           f"{max_age} or younger (children or ages not recorded).", facts)
-        return finding(self, "not_met", f"Problem area {AREA} is recorded, but every child is older than "
-                       f"{max_age}.", facts)
+            return finding(self, "missing", self.message(
+                "Recorded problem area: %(area)s, but no child is known to be %(age)s or younger (the children "
+                "or their ages are not recorded).", area=area, age=max_age), facts)
+        return finding(self, "not_met", self.message(
+            "Recorded problem area: %(area)s, but every child is older than %(age)s.", area=area, age=max_age), facts)

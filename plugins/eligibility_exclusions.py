@@ -8,14 +8,14 @@ rule returns nothing.
 """
 from marshmallow import Schema, fields
 
-from core.hookspecs import hookimpl
-from core.policy.plugin import Plugin
+from core.plugin_toolkit import Label, hookimpl
+from plugins._common import BuiltinPlugin
 from plugins._eligibility import finding
 
 TOO_HEAVY = "too_heavy_referred"
 
 
-class ExclusionRule(Plugin):
+class ExclusionRule(BuiltinPlugin):
     name = "eligibility.exclusions"
     kind = "eligibility"
     version = "1.0.0"
@@ -36,25 +36,35 @@ class ExclusionRule(Plugin):
         heavy, care = self.config["exclude_too_heavy_referred"], self.config["exclude_in_professional_care"]
         if not (heavy or care):
             return None
-        facts, reasons, clear = {}, [], []
+        facts = {}
         if heavy:
             facts["triage_outcome"] = family.triage_outcome
-            if family.triage_outcome == TOO_HEAVY:
-                reasons.append("triage found the needs too heavy and referred the family on")
-            elif family.triage_outcome is not None:
-                clear.append(f"the triage outcome is {family.triage_outcome}")
         if care:
             facts["in_professional_care"] = family.in_professional_care
-            if family.in_professional_care:
-                reasons.append("the family is in professional care")
-            else:
-                clear.append("the family is not in professional care")
-        if reasons:
-            return self._finding("met", "Excluded: " + " and ".join(reasons) + ".", facts)
+        too_heavy = heavy and family.triage_outcome == TOO_HEAVY
+        in_care = care and family.in_professional_care
+        if too_heavy and in_care:
+            return self._finding("met", self.message(
+                "Excluded: triage found the needs too heavy and referred the family on, and the family is in "
+                "professional care."), facts)
+        if too_heavy:
+            return self._finding("met", self.message(
+                "Excluded: triage found the needs too heavy and referred the family on."), facts)
+        if in_care:
+            return self._finding("met", self.message("Excluded: the family is in professional care."), facts)
         if heavy and family.triage_outcome is None:
-            return self._finding("missing", "No triage outcome is recorded, so a referral as too heavy "
-                                 "cannot be ruled out.", facts)
-        return self._finding("not_met", "Not excluded: " + " and ".join(clear) + ".", facts)
+            return self._finding("missing", self.message(
+                "No triage outcome is recorded, so a referral as too heavy cannot be ruled out."), facts)
+        outcome = Label("triage_outcome", family.triage_outcome) if heavy else None
+        if heavy and care:
+            return self._finding("not_met", self.message(
+                "Not excluded: the family is not in professional care (triage outcome: %(outcome)s).",
+                outcome=outcome), facts)
+        if heavy:
+            return self._finding("not_met", self.message("Not excluded (triage outcome: %(outcome)s).",
+                                                         outcome=outcome), facts)
+        return self._finding("not_met", self.message("Not excluded: the family is not in professional care."),
+                             facts)
 
     def _finding(self, result, explanation, facts):
         return finding(self, result, explanation, facts, effect="exclude")

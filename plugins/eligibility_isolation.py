@@ -4,12 +4,12 @@ Has no settings: the rule is met exactly when the problem area is recorded.
 """
 from marshmallow import Schema
 
-from core.hookspecs import hookimpl
-from core.policy.plugin import Plugin
+from core.plugin_toolkit import hookimpl
+from plugins._common import BuiltinPlugin
 from plugins._eligibility import problem_area_finding
 
 
-class IsolationRule(Plugin):
+class IsolationRule(BuiltinPlugin):
     name = "eligibility.isolation"
     kind = "eligibility"
     version = "1.0.0"

@@ -5,12 +5,12 @@ is recorded for the family.
 """
 from marshmallow import Schema
 
-from core.hookspecs import hookimpl
-from core.policy.plugin import Plugin
+from core.plugin_toolkit import hookimpl
+from plugins._common import BuiltinPlugin
 from plugins._eligibility import areas_field, problem_area_finding
 
 
-class KoppKovRule(Plugin):
+class KoppKovRule(BuiltinPlugin):
     name = "eligibility.kopp_kov"
     kind = "eligibility"
     version = "1.0.0"

@@ -1,18 +1,18 @@
 """Eligibility: a newcomer family that arrived in the Netherlands recently.
 
 Met when ``arrival_year`` is at most ``max_years`` calendar years before the
-year of the decision (with 5: an arrival in 2021 counts in 2026). Without an
+year of the decision (with 5: an arrival in 2021 or later counts in 2026). Without an
 arrival year the rule is "missing" when the problem area ``newcomer`` is
 recorded and not met otherwise.
 """
 from marshmallow import Schema, fields, validate
 
-from core.hookspecs import hookimpl
-from core.policy.plugin import Plugin
+from core.plugin_toolkit import Label, hookimpl
+from plugins._common import BuiltinPlugin
 from plugins._eligibility import finding
 
 
-class NewcomerRule(Plugin):
+class NewcomerRule(BuiltinPlugin):
     name = "eligibility.newcomer"
     kind = "eligibility"
     version = "1.0.0"
@@ -30,13 +30,20 @@ class NewcomerRule(Plugin):
         max_years, year = self.config["max_years"], family.arrival_year
         area = "newcomer" in family.problem_areas
         facts = {"arrival_year": year, "max_years": max_years, "year": today.year, "problem_area_recorded": area}
+        newcomer = Label("problem_area", "newcomer")
         if year is None:
             if area:
-                return finding(self, "missing", "Problem area newcomer is recorded, but no arrival year.", facts)
-            return finding(self, "not_met", "No arrival year is recorded and problem area newcomer is not.", facts)
+                return finding(self, "missing", self.message(
+                    "Recorded problem area: %(area)s, but no year of arrival.", area=newcomer), facts)
+            return finding(self, "not_met", self.message(
+                "Neither a year of arrival nor the problem area '%(area)s' is recorded.", area=newcomer), facts)
+        # years are written as they are (2021), not as numbers (2,021)
         if year > today.year:
-            return finding(self, "missing", f"The arrival year {year} is after this year; please correct it.", facts)
-        ago = today.year - year
-        if ago <= max_years:
-            return finding(self, "met", f"Arrived in {year}, {ago} year(s) ago (at most {max_years}).", facts)
-        return finding(self, "not_met", f"Arrived in {year}, more than {max_years} years ago.", facts)
+            return finding(self, "missing", self.message(
+                "The year of arrival, %(year)s, lies in the future; please correct it.", year=str(year)), facts)
+        since = str(today.year - max_years)
+        if today.year - year <= max_years:
+            return finding(self, "met", self.message(
+                "Arrived in %(year)s; arrivals in %(since)s or later count.", year=str(year), since=since), facts)
+        return finding(self, "not_met", self.message(
+            "Arrived in %(year)s; only arrivals in %(since)s or later count.", year=str(year), since=since), facts)

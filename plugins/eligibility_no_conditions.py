@@ -1,10 +1,9 @@
 """Eligibility without conditions: every requesting family may take part (Buurtgezinnen's practice)."""
-from core.hookspecs import hookimpl
-from core.policy.plugin import Plugin
-from core.policy.types import Finding
+from core.plugin_toolkit import Finding, hookimpl
+from plugins._common import BuiltinPlugin
 
 
-class NoConditions(Plugin):
+class NoConditions(BuiltinPlugin):
     name = "eligibility.no_conditions"
     kind = "eligibility"
     version = "1.0.0"
@@ -17,4 +16,4 @@ class NoConditions(Plugin):
     @hookimpl
     def koppel_eligibility(self, family, today):
         return Finding(rule=self.name, result="met", effect="include", facts={},
-                       explanation="This programme sets no conditions for requesting families.")
+                       explanation=self.message("This programme sets no conditions for requesting families."))

@@ -13,11 +13,12 @@ EUR 2,000 for a couple. A municipality sets the current figures, with their
 ``source`` and ``valid_from``, in its policy; they are shown in every finding.
 """
 from datetime import date
+from decimal import Decimal
 
 from marshmallow import Schema, fields, validate
 
-from core.hookspecs import hookimpl
-from core.policy.plugin import Plugin
+from core.plugin_toolkit import Label, hookimpl
+from plugins._common import BuiltinPlugin
 from plugins._eligibility import finding
 
 AMOUNT = validate.Range(min=1, max=10_000)
@@ -44,7 +45,7 @@ def household_type(family) -> str | None:
     return "single_parent" if family.children else "single_adult"
 
 
-class PovertyRule(Plugin):
+class PovertyRule(BuiltinPlugin):
     name = "eligibility.poverty"
     kind = "eligibility"
     version = "1.0.0"
@@ -67,13 +68,21 @@ class PovertyRule(Plugin):
         facts = {"income": income, "household_type": kind, "percentage": percentage,
                  "norms_source": norms["source"], "norms_valid_from": norms["valid_from"].isoformat()}
         if kind is None:
-            return finding(self, "missing", "No adult member is recorded, so the household type is unknown.", facts)
+            return finding(self, "missing", self.message(
+                "No adult member is recorded, so the household type is unknown."), facts)
         norm = norms[kind]
         threshold = norm * percentage / 100
         facts.update(norm=norm, threshold=int(threshold) if threshold.is_integer() else round(threshold, 2))
-        limit = f"{percentage}% of the {kind.replace('_', ' ')} norm of EUR {norm} is EUR {facts['threshold']}"
+        limit = {"threshold": (Decimal(norm) * percentage / 100).quantize(Decimal("0.01")), "percentage": percentage,
+                 "norm": Decimal(norm), "household": Label("household_type", kind)}
         if income is None:
-            return finding(self, "missing", f"No household income is recorded ({limit}).", facts)
+            return finding(self, "missing", self.message(
+                "No household income is recorded; the limit is %(threshold)s: %(percentage)s%% of the social "
+                "minimum of %(norm)s for %(household)s.", **limit), facts)
         if income * 100 <= norm * percentage:
-            return finding(self, "met", f"Household income EUR {income} is at most the limit: {limit}.", facts)
-        return finding(self, "not_met", f"Household income EUR {income} is above the limit: {limit}.", facts)
+            return finding(self, "met", self.message(
+                "The household income of %(income)s is at most the limit of %(threshold)s: %(percentage)s%% of the "
+                "social minimum of %(norm)s for %(household)s.", income=Decimal(income), **limit), facts)
+        return finding(self, "not_met", self.message(
+            "The household income of %(income)s is above the limit of %(threshold)s: %(percentage)s%% of the social "
+            "minimum of %(norm)s for %(household)s.", income=Decimal(income), **limit), facts)

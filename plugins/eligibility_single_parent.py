@@ -6,14 +6,14 @@ Met when the household has one adult and at least ``min_children`` children
 """
 from marshmallow import Schema, fields, validate
 
-from core.hookspecs import hookimpl
-from core.policy.plugin import Plugin
-from plugins._eligibility import finding
+from core.plugin_toolkit import hookimpl
+from plugins._common import BuiltinPlugin
+from plugins._eligibility import finding, recorded
 
 AREA = "single_parent_several_children"
 
 
-class SingleParentRule(Plugin):
+class SingleParentRule(BuiltinPlugin):
     name = "eligibility.single_parent"
     kind = "eligibility"
     version = "1.0.0"
@@ -36,10 +36,24 @@ class SingleParentRule(Plugin):
         area = AREA in family.problem_areas
         facts = {"adults": adults, "children": children, "min_children": needed, "problem_area_recorded": area}
         if adults == 1 and children >= needed:
-            return finding(self, "met", f"One adult with {children} children (at least {needed}).", facts)
+            return finding(self, "met", self.message(
+                "One adult lives with %(n)s child; the rule needs at least %(min)s.",
+                plural="One adult lives with %(n)s children; the rule needs at least %(min)s.",
+                n=children, min=needed), facts)
         if area and self.config["count_problem_area"]:
-            return finding(self, "met", f"Problem area {AREA} is recorded.", facts)
+            return finding(self, "met", recorded(self, [AREA]), facts)
         if not family.members:
-            return finding(self, "missing", "No household members are recorded.", facts)
-        return finding(self, "not_met", f"The household has {adults} adult(s) and {children} child(ren); "
-                       f"this rule needs one adult and at least {needed} children.", facts)
+            return finding(self, "missing", self.message("No household members are recorded."), facts)
+        if adults == 0:
+            explanation = self.message(
+                "No adult is recorded; the rule needs one adult with at least %(n)s child.",
+                plural="No adult is recorded; the rule needs one adult with at least %(n)s children.", n=needed)
+        elif adults > 1:
+            explanation = self.message("%(n)s adult is recorded; the rule needs a single adult.",
+                                       plural="%(n)s adults are recorded; the rule needs a single adult.", n=adults)
+        else:
+            explanation = self.message(
+                "One adult with %(n)s child is recorded; the rule needs at least %(min)s.",
+                plural="One adult with %(n)s children is recorded; the rule needs at least %(min)s.",
+                n=children, min=needed)
+        return finding(self, "not_met", explanation, facts)

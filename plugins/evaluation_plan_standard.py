@@ -20,14 +20,11 @@ from datetime import timedelta
 
 from marshmallow import Schema, fields, validate
 
-from core.hookspecs import hookimpl
-from core.policy.plugin import Plugin
-from core.policy.types import PlannedEvaluation
-from core.programme.evaluation_plan import add_months
-from core.programme.vocabulary import ACTIVE
+from core.plugin_toolkit import ACTIVE, PlannedEvaluation, add_months, hookimpl
+from plugins._common import BuiltinPlugin
 
 
-class StandardPlan(Plugin):
+class StandardPlan(BuiltinPlugin):
     name = "evaluation_plan.standard"
     kind = "evaluation_plan"
     version = "1.0.0"

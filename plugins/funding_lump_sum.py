@@ -9,13 +9,8 @@ with every funding model (see :mod:`plugins._funding`).
 """
 from decimal import Decimal
 
-from core.policy.types import CostLine
-from plugins._funding import FundingConfig, FundingModel, cents, days_per_year, euro, money_field
-
-TEXT = {
-    "nl": "Subsidie {year}: {amount} per jaar × {days}/{year_days} dagen",
-    "en": "Subsidy {year}: {amount} a year × {days}/{year_days} days",
-}
+from core.plugin_toolkit import CostLine
+from plugins._funding import FundingConfig, FundingModel, cents, days_per_year, money_field
 
 
 class LumpSumFunding(FundingModel):
@@ -33,9 +28,11 @@ class LumpSumFunding(FundingModel):
         amount_per_year = money_field(Decimal("0.00"), metadata={"description": "the subsidy for a whole year, in euros"})
 
     def cost_lines(self, activity):
-        language, amount = self.config["language"], self.config["amount_per_year"]
+        amount = self.config["amount_per_year"]
         return [
-            CostLine(TEXT[language].format(year=year, amount=euro(amount, language), days=days, year_days=year_days),
+            # the year as it is written (2026), not as a number (2.026)
+            CostLine(self.message("Subsidy %(year)s: %(amount)s a year × %(days)s/%(year_days)s days",
+                                  year=str(year), amount=amount, days=days, year_days=year_days),
                      cents(amount * days / year_days))
             for year, days, year_days in days_per_year(activity.period_start, activity.period_end)
         ]

@@ -9,13 +9,8 @@ funding model (see :mod:`plugins._funding`).
 """
 from decimal import Decimal
 
-from core.policy.types import CostLine
-from plugins._funding import FundingConfig, FundingModel, cents, count, euro, money_field
-
-TEXT = {
-    "nl": {"matches": "Nieuwe koppelingen: {count} × {fee}", "months": "Actieve koppelmaanden: {count} × {fee}"},
-    "en": {"matches": "New matches: {count} × {fee}", "months": "Active match months: {count} × {fee}"},
-}
+from core.plugin_toolkit import CostLine
+from plugins._funding import FundingConfig, FundingModel, cents, count, money_field
 
 
 class PerMatchFunding(FundingModel):
@@ -35,14 +30,13 @@ class PerMatchFunding(FundingModel):
                                            metadata={"description": "fee for each active match month, in euros"})
 
     def cost_lines(self, activity):
-        language, text = self.config["language"], TEXT[self.config["language"]]
         matches, months = activity.matches_started, Decimal(activity.active_match_months)
         if matches < 0 or months < 0:
             raise ValueError("matches started and active match months cannot be negative")
         fee_match, fee_month = self.config["fee_per_match"], self.config["fee_per_active_month"]
         return [
-            CostLine(text["matches"].format(count=count(matches, language), fee=euro(fee_match, language)),
+            CostLine(self.message("New matches: %(count)s × %(fee)s", count=count(matches), fee=fee_match),
                      cents(fee_match * matches)),
-            CostLine(text["months"].format(count=count(months, language), fee=euro(fee_month, language)),
+            CostLine(self.message("Active match months: %(count)s × %(fee)s", count=count(months), fee=fee_month),
                      cents(fee_month * months)),
         ]

@@ -7,12 +7,11 @@ outside these (naming the term).
 """
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from core.plugin_toolkit import MatchTerms, Plugin, hookimpl
+from core.plugin_toolkit import FREQUENCIES, MatchTerms, hookimpl
+from plugins._common import BuiltinPlugin
 
-FREQUENCIES = ("weekly", "fortnightly", "monthly")
 
-
-class StandardTerms(Plugin):
+class StandardTerms(BuiltinPlugin):
     name = "match_terms.standard"
     kind = "match_terms"
     version = "1.0.0"

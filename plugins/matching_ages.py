@@ -8,25 +8,50 @@ no maximum). When none of the children fits, the pair is ruled out
 
 Missing facts: when the supporting family records neither age bound, or no
 child of the requesting family has a known age, the plugin returns None (not
-judged). Children of unknown age are left out of the share and named in the
-reason.
+judged). Children of unknown age are left out of the share and counted in the
+reason. The reason writes the ages the supporting family takes the same way
+in every language: ``4–12``, or ``4+`` without a maximum.
 """
 from __future__ import annotations
 
 from marshmallow import Schema, fields
 
-from core.hookspecs import hookimpl
-from core.policy.plugin import Plugin
-from plugins._matching import component, listing, plural, weight_field
+from core.plugin_toolkit import N_, hookimpl
+from plugins._common import BuiltinPlugin
+from plugins._matching import component, weight_field
+
+#: (singular, plural) per outcome: every child fits, none does, some do; without and with children of unknown age.
+TEXTS = {
+    ("all", False): (N_("The child, aged %(ages)s, fits: the supporting family takes ages %(range)s."),
+                     N_("All %(n)s children, aged %(ages)s, fit: the supporting family takes ages %(range)s.")),
+    ("none", False): (N_("The child, aged %(ages)s, does not fit: the supporting family takes ages %(range)s."),
+                      N_("None of the %(n)s children, aged %(ages)s, fits: the supporting family takes ages "
+                         "%(range)s.")),
+    ("some", False): (N_("%(n)s of the %(total)s children fits (aged %(inside)s; not %(outside)s): the supporting "
+                         "family takes ages %(range)s."),
+                      N_("%(n)s of the %(total)s children fit (aged %(inside)s; not %(outside)s): the supporting "
+                         "family takes ages %(range)s.")),
+    ("all", True): (N_("The child, aged %(ages)s, fits: the supporting family takes ages %(range)s. Children of "
+                       "unknown age, not counted: %(unknown)s."),
+                    N_("All %(n)s children, aged %(ages)s, fit: the supporting family takes ages %(range)s. "
+                       "Children of unknown age, not counted: %(unknown)s.")),
+    ("none", True): (N_("The child, aged %(ages)s, does not fit: the supporting family takes ages %(range)s. "
+                        "Children of unknown age, not counted: %(unknown)s."),
+                     N_("None of the %(n)s children, aged %(ages)s, fits: the supporting family takes ages "
+                        "%(range)s. Children of unknown age, not counted: %(unknown)s.")),
+    ("some", True): (N_("%(n)s of the %(total)s children fits (aged %(inside)s; not %(outside)s): the supporting "
+                        "family takes ages %(range)s. Children of unknown age, not counted: %(unknown)s."),
+                     N_("%(n)s of the %(total)s children fit (aged %(inside)s; not %(outside)s): the supporting "
+                        "family takes ages %(range)s. Children of unknown age, not counted: %(unknown)s.")),
+}
 
 
-def _range(low: int | None, high: int | None) -> str:
-    if low is not None and high is not None:
-        return f"{low} to {high}"
-    return f"{low} and older" if low is not None else f"up to {high}"
+def age_range(low: int | None, high: int | None) -> str:
+    """The ages a family takes, written the same in every language: ``4–12``, ``4+`` (no maximum), ``0–12``."""
+    return f"{low or 0}–{high}" if high is not None else f"{low}+"
 
 
-class ChildrenAges(Plugin):
+class ChildrenAges(BuiltinPlugin):
     name = "matching.ages"
     kind = "matching"
     version = "1.0.0"
@@ -50,20 +75,11 @@ class ChildrenAges(Plugin):
             return None
         inside = [a for a in ages if (low is None or a >= low) and (high is None or a <= high)]
         outside = [a for a in ages if a not in inside]
-        takes = f"the supporting family takes children aged {_range(low, high)}"
-        if not outside:
-            reason = (f"The child (aged {ages[0]}) fits: {takes}." if len(ages) == 1
-                      else f"All {len(ages)} children (aged {listing(ages)}) fit: {takes}.")
-        elif not inside:
-            reason = (f"The child (aged {ages[0]}) does not fit: {takes}." if len(ages) == 1
-                      else f"No child fits (aged {listing(ages)}): {takes}.")
-        else:
-            reason = (f"{len(inside)} of {plural(len(ages), 'child', 'children')} fit "
-                      f"(aged {listing(inside)}; not {listing(outside)}): {takes}.")
-        veto = not inside and self.config["veto_when_none_fits"]
-        if veto:
-            reason = reason[:-1] + "; this rules the pair out."
         unknown = len(requesting.children) - len(ages)
-        if unknown:
-            reason += f" {plural(unknown, 'child', 'children')} of unknown age left out."
+        outcome = "all" if not outside else "none" if not inside else "some"
+        singular, plural = TEXTS[outcome, bool(unknown)]
+        n = len(inside) if outcome == "some" else len(ages)
+        reason = self.message(singular, plural=plural, n=n, total=len(ages), ages=ages, inside=inside,
+                              outside=outside, range=age_range(low, high), unknown=unknown)
+        veto = not inside and self.config["veto_when_none_fits"]
         return component(self, len(inside) / len(ages), reason, veto=veto)

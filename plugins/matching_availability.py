@@ -18,22 +18,20 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
-from core.hookspecs import hookimpl
-from core.policy.plugin import Plugin
-from core.programme.vocabulary import DAY_PARTS, WEEKDAYS
-from plugins._matching import WEEKDAY_NAMES, component, listing, share_phrase, weight_field
+from core.plugin_toolkit import DAY_PARTS, WEEKDAYS, Labels, hookimpl
+from plugins._common import BuiltinPlugin
+from plugins._matching import component, weight_field
 
 
-def _day_parts(availability: dict) -> list[tuple[str, str]]:
-    """(weekday, day part) pairs in calendar order; unknown codes are ignored."""
-    return [(day, part) for day in WEEKDAYS for part in DAY_PARTS if part in (availability or {}).get(day, ())]
+def _asked(family) -> list[str]:
+    """The moments of *family* as codes of the ``availability`` labels, in calendar order: ``wed_afternoon``,
+    then ``weekends`` and ``overnight`` when it wants those; unknown codes are ignored."""
+    availability = family.availability or {}
+    moments = [f"{day}_{part}" for day in WEEKDAYS for part in DAY_PARTS if part in availability.get(day, ())]
+    return moments + [flag for flag in ("weekends", "overnight") if getattr(family, flag)]
 
 
-def _label(pairs) -> str:
-    return listing(f"{WEEKDAY_NAMES[day]} {part}" for day, part in pairs)
-
-
-class AvailabilityOverlap(Plugin):
+class AvailabilityOverlap(BuiltinPlugin):
     name = "matching.availability"
     kind = "matching"
     version = "1.0.0"
@@ -52,26 +50,23 @@ class AvailabilityOverlap(Plugin):
 
     @hookimpl
     def koppel_match_score(self, requesting, supporting, today):
-        asked = _day_parts(requesting.availability)
-        if not asked and not requesting.weekends and not requesting.overnight:
+        asked = _asked(requesting)
+        if not asked:
             return None
-        offered = set(_day_parts(supporting.availability))
-        covered = [p for p in asked if p in offered]
-        missed = [p for p in asked if p not in offered]
-        total, met, reasons, veto = len(asked), len(covered), [], False
-        if asked:
-            reasons.append(share_phrase(covered, missed, "day part", "day parts", _label))
-        for flag, what, veto_key in (("weekends", "weekends", "veto_weekends_not_offered"),
-                                     ("overnight", "an overnight stay", "veto_overnight_not_offered")):
-            if getattr(requesting, flag):
-                total += 1
-                if getattr(supporting, flag):
-                    met += 1
-                    reasons.append(f"{what} asked and offered")
-                else:
-                    reasons.append(f"{what} asked but not offered")
-                    if self.config[veto_key]:
-                        veto = True
-                        reasons[-1] += ", which rules the pair out"
-        reason = "; ".join(reasons)
-        return component(self, met / total, reason[0].upper() + reason[1:] + ".", veto=veto)
+        offered = set(_asked(supporting))
+        covered = [m for m in asked if m in offered]
+        missed = [m for m in asked if m not in offered]
+        veto = any(flag in missed and self.config[f"veto_{flag}_not_offered"] for flag in ("weekends", "overnight"))
+        moments = {"offered": Labels("availability", tuple(covered)), "missed": Labels("availability", tuple(missed))}
+        if not missed:
+            reason = self.message("Offers the moment asked for: %(offered)s.",
+                                  plural="Offers all %(n)s moments asked for: %(offered)s.", n=len(asked), **moments)
+        elif not covered:
+            reason = self.message("Does not offer the moment asked for: %(missed)s.",
+                                  plural="Offers none of the %(n)s moments asked for: %(missed)s.", n=len(asked),
+                                  **moments)
+        else:
+            reason = self.message("Offers %(n)s of the %(total)s moments asked for: %(offered)s; not %(missed)s.",
+                                  plural="Offers %(n)s of the %(total)s moments asked for: %(offered)s; not "
+                                         "%(missed)s.", n=len(covered), total=len(asked), **moments)
+        return component(self, len(covered) / len(asked), reason, veto=veto)

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
-from core.hookspecs import hookimpl
-from core.policy.plugin import Plugin
-from plugins._matching import component, plural, weight_field
+from core.plugin_toolkit import hookimpl
+from plugins._common import BuiltinPlugin
+from plugins._matching import component, weight_field
 
 
-class CapacityLeft(Plugin):
+class CapacityLeft(BuiltinPlugin):
     name = "matching.capacity"
     kind = "matching"
     version = "1.0.0"
@@ -42,17 +42,24 @@ class CapacityLeft(Plugin):
         capacity = supporting.capacity_children
         if capacity is None:
             return None
-        room = capacity - supporting.children_placed
-        has = (f"the supporting family takes {plural(capacity, 'child', 'children')} "
-               f"and has {supporting.children_placed} placed")
+        placed = supporting.children_placed
+        room = capacity - placed
         if room <= 0:
-            return component(self, 0.0, f"No room left: {has}; this rules the pair out.", veto=True)
+            return component(self, 0.0, self.message(
+                "No room left: the supporting family takes %(n)s child and already has %(placed)s placed.",
+                plural="No room left: the supporting family takes %(n)s children and already has %(placed)s placed.",
+                n=capacity, placed=placed), veto=True)
         need = len(requesting.children)
         if not need:
             return None
-        asks = f"the requesting family has {plural(need, 'child', 'children')}"
         if room >= need:
-            return component(self, 1.0, f"Room for {plural(room, 'more child', 'more children')}: {has}; {asks}.")
-        veto = self.config["veto_when_short"]
-        reason = f"Room for only {plural(room, 'more child', 'more children')}: {has}; {asks}"
-        return component(self, room / need, reason + ("; this rules the pair out." if veto else "."), veto=veto)
+            return component(self, 1.0, self.message(
+                "Room enough: the requesting family has %(n)s child, the supporting family has room for %(room)s "
+                "more.",
+                plural="Room enough: the requesting family has %(n)s children, the supporting family has room for "
+                       "%(room)s more.", n=need, room=room))
+        # short of room: the requesting family has at least two children
+        return component(self, room / need, self.message(
+            "Room for only %(room)s more: the requesting family has %(n)s children.",
+            plural="Room for only %(room)s more: the requesting family has %(n)s children.", n=need, room=room),
+            veto=self.config["veto_when_short"])

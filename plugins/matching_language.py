@@ -13,23 +13,17 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
-from core.hookspecs import hookimpl
-from core.policy.plugin import Plugin
-from plugins._matching import component, listing, score_field, weight_field
-
-LANGUAGE_NAMES = {
-    "nl": "Dutch", "fy": "Frisian", "en": "English", "de": "German", "fr": "French", "es": "Spanish",
-    "pt": "Portuguese", "it": "Italian", "pl": "Polish", "ro": "Romanian", "bg": "Bulgarian", "uk": "Ukrainian",
-    "ru": "Russian", "tr": "Turkish", "ar": "Arabic", "fa": "Persian", "ps": "Pashto", "ku": "Kurdish",
-    "ti": "Tigrinya", "am": "Amharic", "so": "Somali", "zh": "Chinese", "hi": "Hindi", "ur": "Urdu",
-}
+from core.plugin_toolkit import Labels, hookimpl
+from plugins._common import BuiltinPlugin
+from plugins._matching import component, score_field, weight_field
 
 
-def _names(codes) -> str:
-    return listing(sorted(LANGUAGE_NAMES.get(code, code) for code in codes))
+def _names(codes) -> Labels:
+    """Languages by their names (the ``language`` labels; a code Koppel has no name for is shown as it is)."""
+    return Labels("language", tuple(sorted(codes)))
 
 
-class SharedLanguage(Plugin):
+class SharedLanguage(BuiltinPlugin):
     name = "matching.language"
     kind = "matching"
     version = "1.0.0"
@@ -57,13 +51,26 @@ class SharedLanguage(Plugin):
         (spoken_r, assumed_r), (spoken_s, assumed_s) = self._languages(requesting), self._languages(supporting)
         if not spoken_r or not spoken_s:
             return None
-        assumed = [who for who, flag in (("the requesting family", assumed_r), ("the supporting family", assumed_s))
-                   if flag]
-        note = f" ({listing(assumed)} {'lists' if len(assumed) == 1 else 'list'} no language: Dutch assumed)" \
-            if assumed else ""
         shared = spoken_r & spoken_s
         if shared:
-            return component(self, 1.0, f"Both families speak {_names(shared)}{note}.")
-        return component(self, self.config["no_shared_score"],
-                         f"No shared language: the requesting family speaks {_names(spoken_r)}, "
-                         f"the supporting family {_names(spoken_s)}{note}.")
+            if assumed_r and assumed_s:
+                reason = self.message("Neither family lists a language; both are taken to speak Dutch.")
+            elif assumed_r:
+                reason = self.message("Both families speak Dutch (the requesting family lists no language; Dutch is "
+                                      "assumed).")
+            elif assumed_s:
+                reason = self.message("Both families speak Dutch (the supporting family lists no language; Dutch is "
+                                      "assumed).")
+            else:
+                reason = self.message("Both families speak %(languages)s.", languages=_names(shared))
+            return component(self, 1.0, reason)
+        if assumed_r:
+            reason = self.message("No shared language: the supporting family speaks %(supporting)s; the requesting "
+                                  "family lists no language (Dutch is assumed).", supporting=_names(spoken_s))
+        elif assumed_s:
+            reason = self.message("No shared language: the requesting family speaks %(requesting)s; the supporting "
+                                  "family lists no language (Dutch is assumed).", requesting=_names(spoken_r))
+        else:
+            reason = self.message("No shared language: the requesting family speaks %(requesting)s, the supporting "
+                                  "family %(supporting)s.", requesting=_names(spoken_r), supporting=_names(spoken_s))
+        return component(self, self.config["no_shared_score"], reason)

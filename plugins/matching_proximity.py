@@ -20,9 +20,9 @@ import re
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from core.hookspecs import hookimpl
-from core.policy.plugin import Plugin
-from plugins._matching import component, number, score_field, weight_field
+from core.plugin_toolkit import hookimpl
+from plugins._common import BuiltinPlugin
+from plugins._matching import component, score_field, weight_field
 
 EARTH_RADIUS_KM = 6371.0088  # mean radius (IUGG)
 _NEIGHBOURHOOD = re.compile(r"^BU([0-9]{6})[0-9]{2}$")
@@ -47,7 +47,7 @@ def _located(family) -> bool:
     return family.latitude is not None and family.longitude is not None
 
 
-class Proximity(Plugin):
+class Proximity(BuiltinPlugin):
     name = "matching.proximity"
     kind = "matching"
     version = "1.0.0"
@@ -72,7 +72,7 @@ class Proximity(Plugin):
         @validates_schema
         def _far_beyond_near(self, data, **kwargs):
             if data["far_km"] <= data["near_km"]:
-                raise ValidationError({"far_km": [f"must be more than near_km ({number(data['near_km'])})"]})
+                raise ValidationError({"far_km": [f"must be more than near_km ({data['near_km']:g})"]})
 
     @hookimpl
     def koppel_match_score(self, requesting, supporting, today):
@@ -80,25 +80,31 @@ class Proximity(Plugin):
             km = great_circle_km(requesting.latitude, requesting.longitude, supporting.latitude, supporting.longitude)
             return self._by_distance(round(km, 3))  # to the metre, so that a boundary is not missed by a rounding error
         if requesting.neighbourhood_code and requesting.neighbourhood_code == supporting.neighbourhood_code:
-            return component(self, 1.0, f"Both families live in neighbourhood {requesting.neighbourhood_code}.")
+            return component(self, 1.0, self.message("Both families live in neighbourhood %(neighbourhood)s.",
+                                                     neighbourhood=requesting.neighbourhood_code))
         district_r, district_s = _district(requesting), _district(supporting)
         if district_r and district_s:
             if district_r == district_s:
-                return component(self, self.config["same_district_score"],
-                                 f"Both families live in district {district_r}, in different neighbourhoods.")
-            return component(self, 0.0, f"The families live in different districts ({district_r} and {district_s}).")
+                return component(self, self.config["same_district_score"], self.message(
+                    "Both families live in district %(district)s, in different neighbourhoods.", district=district_r))
+            return component(self, 0.0, self.message(
+                "The families live in different districts (%(requesting)s and %(supporting)s).",
+                requesting=district_r, supporting=district_s))
         return None
 
     def _by_distance(self, km: float):
         near, far, veto_beyond = self.config["near_km"], self.config["far_km"], self.config["veto_beyond_km"]
-        apart = f"The families live {km:.1f} km apart as the crow flies"
+        distances = {"km": round(km, 1), "near": near, "far": far}  # numbers, written by Babel in the reader's locale
         if km <= near:
-            score, reason = 1.0, f"{apart}, within {number(near)} km."
+            score = 1.0
+            reason = self.message("The families live %(km)s km apart as the crow flies, within %(near)s km.",
+                                  **distances)
         elif km >= far:
-            score, reason = 0.0, f"{apart}, {number(far)} km or more."
+            score = 0.0
+            reason = self.message("The families live %(km)s km apart as the crow flies: %(far)s km or more.",
+                                  **distances)
         else:
             score = (far - km) / (far - near)
-            reason = f"{apart}, between {number(near)} and {number(far)} km."
-        if veto_beyond is not None and km > veto_beyond:
-            return component(self, score, f"{reason[:-1]}; more than {number(veto_beyond)} km is ruled out.", veto=True)
-        return component(self, score, reason)
+            reason = self.message("The families live %(km)s km apart as the crow flies, between %(near)s and "
+                                  "%(far)s km.", **distances)
+        return component(self, score, reason, veto=veto_beyond is not None and km > veto_beyond)

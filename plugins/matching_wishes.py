@@ -16,8 +16,11 @@ Deliberately simple, so that a coordinator can check every point:
   the share of asked groups that are met; a conflict rules the pair out when
   ``veto_on_conflict`` is set.
 
-The score is the mean of the two shares, or the one that applies. The reason
-quotes exactly the words that matched on each side.
+Each part that applies is a score component of its own, with the reason in
+words: the support kinds by their labels, the terms quoting exactly the words
+that matched on each side (``"rookvrij" ↔ "niet roken"``). When both apply,
+each carries half of ``weight``, so together they count as the mean of the
+two shares.
 
 Missing facts: when the requesting family asks for no support kind and its
 wishes mention none of the terms, the plugin returns None (not judged).
@@ -29,9 +32,9 @@ from functools import lru_cache
 
 from marshmallow import Schema, fields, validate
 
-from core.hookspecs import hookimpl
-from core.policy.plugin import Plugin
-from plugins._matching import component, listing, share_phrase, weight_field
+from core.plugin_toolkit import N_, Labels, hookimpl
+from plugins._common import BuiltinPlugin
+from plugins._matching import component, weight_field
 
 DEFAULT_TERMS = (
     ("rookvrij", "niet roken", "niet-roken", "no smoking", "non-smoking", "smoke-free"),
@@ -42,18 +45,22 @@ DEFAULT_TERMS = (
 DEFAULT_NEGATIONS = ("geen", "niet", "zonder", "nooit", "allergisch", "allergie", "no", "not", "without", "never",
                      "allergic", "allergy")
 
-SUPPORT_KIND_NAMES = {
-    "day_part_care": "day-part care", "weekend_stay": "weekend stays", "after_school_care": "after-school care",
-    "practical_help": "practical help", "parent_buddy": "a buddy for the parent",
+#: The terms' reason by which of (met, not mentioned, in conflict) have entries.
+TERM_TEXTS = {
+    (True, False, False): N_("Wishes met in the preferences: %(met)s."),
+    (False, True, False): N_("Wishes not mentioned in the preferences: %(unmentioned)s."),
+    (False, False, True): N_("Wishes in conflict with the preferences: %(conflicts)s."),
+    (True, True, False): N_("Wishes met in the preferences: %(met)s; not mentioned: %(unmentioned)s."),
+    (True, False, True): N_("Wishes met in the preferences: %(met)s; in conflict: %(conflicts)s."),
+    (False, True, True): N_("Wishes not mentioned in the preferences: %(unmentioned)s; in conflict: "
+                            "%(conflicts)s."),
+    (True, True, True): N_("Wishes met in the preferences: %(met)s; not mentioned: %(unmentioned)s; in conflict: "
+                           "%(conflicts)s."),
 }
 
 _WORD = re.compile(r"[\w'’-]+")
 _SENTENCE_END = re.compile(r"[.;:!?\n]")
 _NOT_BLANK = validate.Regexp(r"\s*\S", error="may not be blank")
-
-
-def _kinds(codes) -> str:
-    return listing(SUPPORT_KIND_NAMES.get(code, code.replace("_", " ")) for code in codes)
 
 
 class _Mention:
@@ -89,7 +96,7 @@ def _mention(text: str | None, group, negations) -> _Mention | None:
     return _Mention(text[start:first.end()], bool(negators))
 
 
-class Wishes(Plugin):
+class Wishes(BuiltinPlugin):
     name = "matching.wishes"
     kind = "matching"
     version = "1.0.0"
@@ -114,35 +121,50 @@ class Wishes(Plugin):
 
     @hookimpl
     def koppel_match_score(self, requesting, supporting, today):
-        shares, reasons, veto = [], [], False
-        asked_kinds = set(requesting.support_kinds)
-        if asked_kinds:
-            offered = asked_kinds & set(supporting.support_kinds)
-            shares.append(len(offered) / len(asked_kinds))
-            reasons.append(share_phrase(sorted(offered), sorted(asked_kinds - offered), "kind of support",
-                                        "kinds of support", _kinds) + ".")
+        parts = [part for part in (self._support_kinds(requesting, supporting), self._terms(requesting, supporting))
+                 if part is not None]
+        share = 1.0 / len(parts) if parts else 1.0
+        return [component(self, score, reason, veto=veto, share=share) for score, reason, veto in parts] or None
+
+    def _support_kinds(self, requesting, supporting):
+        asked = sorted(set(requesting.support_kinds))
+        if not asked:
+            return None
+        covered = [kind for kind in asked if kind in supporting.support_kinds]
+        missed = [kind for kind in asked if kind not in supporting.support_kinds]
+        kinds = {"offered": Labels("support_kind", tuple(covered)), "missed": Labels("support_kind", tuple(missed))}
+        if not missed:
+            reason = self.message("Offers the support asked for: %(offered)s.",
+                                  plural="Offers all %(n)s kinds of support asked for: %(offered)s.", n=len(asked),
+                                  **kinds)
+        elif not covered:
+            reason = self.message("Does not offer the support asked for: %(missed)s.",
+                                  plural="Offers none of the %(n)s kinds of support asked for: %(missed)s.",
+                                  n=len(asked), **kinds)
+        else:
+            reason = self.message(
+                "Offers %(n)s of the %(total)s kinds of support asked for: %(offered)s; not %(missed)s.",
+                plural="Offers %(n)s of the %(total)s kinds of support asked for: %(offered)s; not %(missed)s.",
+                n=len(covered), total=len(asked), **kinds)
+        return len(covered) / len(asked), reason, False
+
+    def _terms(self, requesting, supporting):
         negations = {word.strip().lower() for word in self.config["negations"]}
-        met = asked = 0
-        notes = []
+        met, unmentioned, conflicts = [], [], []
         for group in self.config["terms"]:
             wish = _mention(requesting.wishes, group, negations)
             if wish is None:
                 continue
-            asked += 1
             answer = _mention(supporting.preferences, group, negations)
             if answer is None:
-                notes.append(f"{wish} not mentioned in the preferences")
+                unmentioned.append(str(wish))
             elif answer.negated == wish.negated:
-                met += 1
-                notes.append(f"{wish} met by {answer} in the preferences")
+                met.append(f"{wish} ↔ {answer}")
             else:
-                notes.append(f"{wish} conflicts with {answer} in the preferences")
-                if self.config["veto_on_conflict"]:
-                    veto = True
-        if asked:
-            shares.append(met / asked)
-            reasons.append(f"Wishes: {met} of {asked} met ({'; '.join(notes)})"
-                           + ("; a conflict rules the pair out." if veto else "."))
-        if not shares:
+                conflicts.append(f"{wish} ↔ {answer}")
+        asked = len(met) + len(unmentioned) + len(conflicts)
+        if not asked:
             return None
-        return component(self, sum(shares) / len(shares), " ".join(reasons), veto=veto)
+        reason = self.message(TERM_TEXTS[bool(met), bool(unmentioned), bool(conflicts)], met=met,
+                              unmentioned=unmentioned, conflicts=conflicts)
+        return len(met) / asked, reason, bool(conflicts) and self.config["veto_on_conflict"]

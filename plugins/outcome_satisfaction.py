@@ -22,9 +22,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
-from core.hookspecs import hookimpl
-from core.policy.plugin import Plugin
-from core.policy.types import Instrument, Question
+from core.plugin_toolkit import Instrument, Question, hookimpl
+from plugins._common import BuiltinPlugin
 
 _SATISFIED = {"nl": ["Zeer ontevreden", "Zeer tevreden"], "en": ["Very dissatisfied", "Very satisfied"]}
 _CERTAINLY = {"nl": ["Zeker niet", "Zeker wel"], "en": ["Certainly not", "Certainly"]}
@@ -65,7 +64,7 @@ EXTRA_QUESTIONS = {
 }
 
 
-class SatisfactionQuestions(Plugin):
+class SatisfactionQuestions(BuiltinPlugin):
     name = "outcome.satisfaction"
     kind = "outcome_instrument"
     version = "1.0.0"

@@ -5,7 +5,7 @@ things stand on four areas: parenting, the parent's own wellbeing, the
 children's wellbeing and running the family. Each is a scale from 0 (serious
 concerns) to 5 (going well); a rise between the start and the end of a match
 is the outcome the programme reports. The question keys are those of
-:data:`core.programme.vocabulary.WELLBEING_SCALES`, so the answers land in
+:data:`core.plugin_toolkit.WELLBEING_SCALES`, so the answers land in
 the evaluation's columns of the same names.
 
 ``labels`` gives the words for the two ends of a scale: ``[label for 0,
@@ -16,10 +16,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
-from core.hookspecs import hookimpl
-from core.policy.plugin import Plugin
-from core.policy.types import Instrument, Question
-from core.programme.vocabulary import WELLBEING_SCALES
+from core.plugin_toolkit import WELLBEING_SCALES, Instrument, Question, hookimpl
+from plugins._common import BuiltinPlugin
 
 QUESTIONS = {
     "parenting": Question(
@@ -55,7 +53,7 @@ QUESTIONS = {
 }
 
 
-class WellbeingScales(Plugin):
+class WellbeingScales(BuiltinPlugin):
     name = "outcome.wellbeing"
     kind = "outcome_instrument"
     version = "1.0.0"

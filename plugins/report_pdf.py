@@ -20,10 +20,6 @@ from marshmallow import fields, validate
 
 from plugins._report import ReportFormat, chart_series, is_number, number, numeric_columns, text
 
-TEXT = {
-    "nl": {"true": "ja", "false": "nee", "empty": "Geen gegevens in deze periode.", "page": "pagina"},
-    "en": {"true": "yes", "false": "no", "empty": "No data in this period.", "page": "page"},
-}
 HEADER_FILL = "#D9E1F2"
 BAND_FILL = "#F3F6FA"
 SERIES_COLOURS = ("#2F5597", "#C55A11", "#548235", "#7F6000", "#7030A0", "#1F7F7F")
@@ -48,7 +44,8 @@ class PdfReport(ReportFormat):
 
     class Config(ReportFormat.Config):
         language = fields.String(load_default="nl", validate=validate.OneOf(["nl", "en"]),
-                                 metadata={"description": "how numbers, yes/no and the footer are written"})
+                                 metadata={"description": "the language of numbers, yes/no, \"no data\" and the "
+                                                          "page numbers"})
         page_size = fields.String(load_default="A4", validate=validate.OneOf(["A4", "letter"]))
         orientation = fields.String(load_default="auto", validate=validate.OneOf(["auto", "portrait", "landscape"]))
         font_size = fields.Integer(load_default=9, validate=validate.Range(min=6, max=14),
@@ -58,11 +55,10 @@ class PdfReport(ReportFormat):
     # --- cells -------------------------------------------------------------------------------------
 
     def _cell(self, value) -> str:
-        words = TEXT[self.config["language"]]
         if isinstance(value, bool):
-            return words["true" if value else "false"]
+            return self.words(self.message("yes") if value else self.message("no"))
         if is_number(value):
-            return number(value, self.config["language"])
+            return number(value, self.language)
         if isinstance(value, datetime):
             return text(value).replace(" ", NBSP)  # a date-time stays on one line
         return text(value)
@@ -115,19 +111,19 @@ class PdfReport(ReportFormat):
             # A heading never ends a page: start a new one unless a few table rows fit under it.
             story += [CondPageBreak(35 * mm), Paragraph(escape(section.title), self.styles["heading"])]
             if not section.rows:
-                story.append(Paragraph(escape(TEXT[self.config["language"]]["empty"]), self.styles["note"]))
+                story.append(Paragraph(escape(self.words(self.message("No data in this period."))),
+                                       self.styles["note"]))
                 continue
             story.append(self._table(section, width))
             if self.config["charts"] and section.chart is not None:
                 story += [Spacer(1, 4 * mm), self._chart(section, min(width, 180 * mm))]
-        page_word = TEXT[self.config["language"]]["page"]
-
         def footer(canvas, doc):
             canvas.saveState()
             canvas.setFont("Helvetica", 8)
             canvas.setFillColorRGB(0.35, 0.35, 0.35)
             canvas.drawString(doc.leftMargin, 10 * mm, report.title[:120])
-            canvas.drawRightString(page_size[0] - doc.rightMargin, 10 * mm, f"{page_word} {doc.page}")
+            canvas.drawRightString(page_size[0] - doc.rightMargin, 10 * mm,
+                                   self.words(self.message("page %(n)s", n=doc.page)))
             canvas.restoreState()
 
         document.build(story, onFirstPage=footer, onLaterPages=footer)
@@ -190,7 +186,7 @@ class PdfReport(ReportFormat):
         from reportlab.lib import colors
 
         labels, series = chart_series(section)
-        language = self.config["language"]
+        language = self.language
         height = 180
         drawing = Drawing(width, height + 40)
         chart = VerticalBarChart() if section.chart.kind == "bar" else HorizontalLineChart()

@@ -38,13 +38,16 @@ AMSTERDAM = ZoneInfo("Europe/Amsterdam")  # an aware date-time is shown in Dutch
 MIN_WIDTH, MAX_WIDTH = 8, 60
 
 
-def sheet_names(titles) -> list[str]:
-    """Valid and unique (case-insensitive) Excel sheet names for *titles*, in order."""
+def sheet_names(titles, untitled=lambda number: f"Sheet {number}") -> list[str]:
+    """Valid and unique (case-insensitive) Excel sheet names for *titles*, in order.
+
+    *untitled* names the sheet of a section without a usable title, by its number.
+    """
     names, taken = [], set(RESERVED_SHEET_NAMES)
     for number, title in enumerate(titles, start=1):
         base = INVALID_SHEET_CHARACTERS.sub(" ", CONTROL_CHARACTERS.sub("", title or ""))
         base = re.sub(r"\s+", " ", base).strip().strip("'").strip()[:MAX_SHEET_NAME].rstrip("'").strip()
-        base = base or f"Sheet {number}"
+        base = base or untitled(number)
         name, copy = base, 1
         while name.lower() in taken:
             copy += 1
@@ -104,7 +107,7 @@ class XlsxReport(ReportFormat):
         bold = Font(bold=True)
         fill = PatternFill(fill_type="solid", start_color=self.config["header_fill"], end_color=self.config["header_fill"])
         sections = report.sections or ()
-        for section, sheet_name in zip(sections, sheet_names([s.title for s in sections])):
+        for section, sheet_name in zip(sections, sheet_names([s.title for s in sections], self._untitled)):
             sheet = workbook.create_sheet(sheet_name)
             widths = [len(str(column)) for column in section.columns]
             for index, column in enumerate(section.columns, start=1):
@@ -125,10 +128,13 @@ class XlsxReport(ReportFormat):
             if self.config["charts"] and section.chart is not None and section.rows:
                 self._chart(sheet, section)
         if not workbook.worksheets:  # a workbook needs a sheet
-            workbook.create_sheet(sheet_names([report.title])[0])
+            workbook.create_sheet(sheet_names([report.title], self._untitled)[0])
         buffer = io.BytesIO()
         workbook.save(buffer)
         return _reproducible(buffer.getvalue())
+
+    def _untitled(self, number: int) -> str:
+        return self.words(self.message("Sheet %(n)s", n=number))
 
     @staticmethod
     def _text(value: str) -> str:

@@ -5,12 +5,18 @@ Applies to supporting families by default (the volunteer agreement);
 """
 from marshmallow import Schema
 
-from core.hookspecs import hookimpl
-from core.policy.plugin import Plugin
-from plugins._screening import dated_step, kinds_field
+from core.plugin_toolkit import N_, hookimpl
+from plugins._common import BuiltinPlugin
+from plugins._screening import StepTexts, dated_step, kinds_field
+
+TEXTS = StepTexts(
+    missing=N_("No signed agreement is recorded."),
+    future=N_("The agreement is recorded as signed on %(date)s, which is after today."),
+    done=N_("The agreement was signed on %(date)s."),
+)
 
 
-class AgreementCheck(Plugin):
+class AgreementCheck(BuiltinPlugin):
     name = "screening.agreement"
     kind = "screening"
     version = "1.0.0"
@@ -27,4 +33,4 @@ class AgreementCheck(Plugin):
     def koppel_screening(self, family, today):
         if family.kind not in self.config["family_kinds"]:
             return None
-        return dated_step(self, family, today, "agreement_signed_on", "signed agreement")
+        return dated_step(self, family, today, "agreement_signed_on", TEXTS)

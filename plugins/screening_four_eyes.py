@@ -6,13 +6,14 @@ supporting families by default; ``family_kinds`` can add requesting families.
 """
 from marshmallow import Schema, fields, validate
 
-from core.hookspecs import hookimpl
-from core.policy.plugin import Plugin
+from core.plugin_toolkit import hookimpl
+from plugins._common import BuiltinPlugin
 from plugins._screening import finding, kinds_field
 
 
-class FourEyesCheck(Plugin):
+class FourEyesCheck(BuiltinPlugin):
     name = "screening.four_eyes"
+    four_eyes_overrides = True  # an override of a screening decision needs a second coordinator
     kind = "screening"
     version = "1.0.0"
     title = {"nl": "Vier-ogenprincipe", "en": "Four-eyes principle"}
@@ -33,7 +34,12 @@ class FourEyesCheck(Plugin):
         approvers, needed = sorted(set(family.approvals)), self.config["min_approvals"]
         facts = {"approved_by": approvers, "min_approvals": needed}
         if len(approvers) >= needed:
-            return finding(self, "pass", f"Approved by {len(approvers)} different coordinators "
-                           f"(at least {needed}).", facts)
-        return finding(self, "missing", f"Approved by {len(approvers)} of the {needed} different coordinators "
-                       "required.", facts)
+            return finding(self, "pass", self.message(
+                "Approved by %(n)s coordinator (the minimum is %(min)s).",
+                plural="Approved by %(n)s different coordinators (the minimum is %(min)s).",
+                n=len(approvers), min=needed), facts)
+        # with one approval needed, none is recorded yet
+        return finding(self, "missing", self.message(
+            "Not yet approved; %(n)s coordinator has to approve.",
+            plural="Approved by %(approved)s of the %(n)s different coordinators required.",
+            n=needed, approved=len(approvers)), facts)

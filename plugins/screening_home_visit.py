@@ -5,12 +5,18 @@ requesting families.
 """
 from marshmallow import Schema
 
-from core.hookspecs import hookimpl
-from core.policy.plugin import Plugin
-from plugins._screening import dated_step, kinds_field
+from core.plugin_toolkit import N_, hookimpl
+from plugins._common import BuiltinPlugin
+from plugins._screening import StepTexts, dated_step, kinds_field
+
+TEXTS = StepTexts(
+    missing=N_("No home visit is recorded."),
+    future=N_("The home visit is recorded on %(date)s, which is after today."),
+    done=N_("The home visit took place on %(date)s."),
+)
 
 
-class HomeVisitCheck(Plugin):
+class HomeVisitCheck(BuiltinPlugin):
     name = "screening.home_visit"
     kind = "screening"
     version = "1.0.0"
@@ -27,4 +33,4 @@ class HomeVisitCheck(Plugin):
     def koppel_screening(self, family, today):
         if family.kind not in self.config["family_kinds"]:
             return None
-        return dated_step(self, family, today, "home_visit_on", "home visit")
+        return dated_step(self, family, today, "home_visit_on", TEXTS)

@@ -5,13 +5,12 @@ the remaining references still have to be checked.
 """
 from marshmallow import Schema, fields, validate
 
-from core.hookspecs import hookimpl
-from core.policy.plugin import Plugin
-from core.programme.vocabulary import SUPPORTING
+from core.plugin_toolkit import SUPPORTING, hookimpl
+from plugins._common import BuiltinPlugin
 from plugins._screening import finding
 
 
-class ReferencesCheck(Plugin):
+class ReferencesCheck(BuiltinPlugin):
     name = "screening.references"
     kind = "screening"
     version = "1.0.0"
@@ -31,5 +30,10 @@ class ReferencesCheck(Plugin):
         checked, needed = family.references_checked, self.config["min_references"]
         facts = {"references_checked": checked, "min_references": needed}
         if checked >= needed:
-            return finding(self, "pass", f"{checked} reference(s) checked (at least {needed}).", facts)
-        return finding(self, "missing", f"{checked} of the {needed} required references checked.", facts)
+            return finding(self, "pass", self.message(
+                "%(n)s reference checked (the minimum is %(min)s).",
+                plural="%(n)s references checked (the minimum is %(min)s).", n=checked, min=needed), facts)
+        # with one reference needed, none is checked yet
+        return finding(self, "missing", self.message(
+            "No reference checked yet; %(n)s is required.",
+            plural="%(checked)s of the %(n)s required references checked.", n=needed, checked=checked), facts)

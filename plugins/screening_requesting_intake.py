@@ -7,13 +7,12 @@ recorded. Returns nothing for supporting families.
 """
 from marshmallow import Schema, fields, validate
 
-from core.hookspecs import hookimpl
-from core.policy.plugin import Plugin
-from core.programme.vocabulary import CONSENT_PURPOSES, REQUESTING
-from plugins._screening import finding, sentence
+from core.plugin_toolkit import CONSENT_PURPOSES, REQUESTING, Label, Labels, hookimpl
+from plugins._common import BuiltinPlugin
+from plugins._screening import finding
 
 
-class RequestingIntakeCheck(Plugin):
+class RequestingIntakeCheck(BuiltinPlugin):
     name = "screening.requesting_intake"
     kind = "screening"
     version = "1.0.0"
@@ -37,11 +36,22 @@ class RequestingIntakeCheck(Plugin):
         absent = [purpose for purpose in required if purpose not in family.consents]
         facts = {"triage_outcome": family.triage_outcome, "consents": sorted(family.consents),
                  "required_consents": required}
+        fits = Label("triage_outcome", "fits")
         if family.triage_outcome not in (None, "fits"):
-            return finding(self, "fail", f"The triage outcome is {family.triage_outcome}, not fits.", facts)
-        gaps = (["no triage outcome is recorded"] if family.triage_outcome is None else []) + (
-            [f"no consent is recorded for {', '.join(absent)}"] if absent else [])
-        if gaps:
-            return finding(self, "missing", sentence(gaps), facts)
-        consent = f" and consent is recorded for {', '.join(required)}" if required else ""
-        return finding(self, "pass", f"The triage outcome is fits{consent}.", facts)
+            return finding(self, "fail", self.message(
+                "The triage outcome is '%(outcome)s', not '%(fits)s'.",
+                outcome=Label("triage_outcome", family.triage_outcome), fits=fits), facts)
+        if family.triage_outcome is None and absent:
+            return finding(self, "missing", self.message(
+                "No triage outcome is recorded, and no consent for: %(purposes)s.",
+                purposes=Labels("consent_purpose", tuple(absent))), facts)
+        if family.triage_outcome is None:
+            return finding(self, "missing", self.message("No triage outcome is recorded."), facts)
+        if absent:
+            return finding(self, "missing", self.message(
+                "No consent is recorded for: %(purposes)s.", purposes=Labels("consent_purpose", tuple(absent))), facts)
+        if required:
+            return finding(self, "pass", self.message(
+                "The triage outcome is '%(fits)s' and consent is recorded for: %(purposes)s.",
+                fits=fits, purposes=Labels("consent_purpose", tuple(required))), facts)
+        return finding(self, "pass", self.message("The triage outcome is '%(fits)s'.", fits=fits), facts)

@@ -5,13 +5,22 @@ older); by default any recorded training counts.
 """
 from marshmallow import Schema, fields, validate
 
-from core.hookspecs import hookimpl
-from core.policy.plugin import Plugin
-from core.programme.vocabulary import SUPPORTING
-from plugins._screening import dated_step
+from core.plugin_toolkit import N_, SUPPORTING, hookimpl
+from plugins._common import BuiltinPlugin
+from plugins._screening import StepTexts, dated_step
+
+TEXTS = StepTexts(
+    missing=N_("No training is recorded."),
+    future=N_("The training is recorded on %(date)s, which is after today."),
+    done=N_("The training was attended on %(date)s."),
+    too_old_years=(N_("The training on %(date)s is more than %(n)s year ago."),
+                   N_("The training on %(date)s is more than %(n)s years ago.")),
+    too_old_months=(N_("The training on %(date)s is more than %(n)s month ago."),
+                    N_("The training on %(date)s is more than %(n)s months ago.")),
+)
 
 
-class TrainingCheck(Plugin):
+class TrainingCheck(BuiltinPlugin):
     name = "screening.training"
     kind = "screening"
     version = "1.0.0"
@@ -30,4 +39,4 @@ class TrainingCheck(Plugin):
     def koppel_screening(self, family, today):
         if family.kind != SUPPORTING:
             return None
-        return dated_step(self, family, today, "training_attended_on", "training", self.config["max_age_months"])
+        return dated_step(self, family, today, "training_attended_on", TEXTS, self.config["max_age_months"])

@@ -2,23 +2,24 @@
 
 Adults are the members aged 18 or over, and members recorded as adults whose
 age is unknown. A VOG counts when it was issued at most ``max_age_years`` plus
-``max_age_months`` ago (3 years by default). One finding per family: "fail"
-when a VOG is too old, else "missing" when an adult has none (or one dated
-after today), else "pass". Members are numbered from 1 in the order recorded.
+``max_age_months`` ago (3 years by default), that is on or after the same day
+that many calendar months before today. One finding per family: "fail" when
+a VOG is too old, else "missing" when an adult has none (or one dated after
+today), else "pass". The explanation names the members by number, from 1 in
+the order recorded (``facts`` has each adult's age, date and status).
 """
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from core.hookspecs import hookimpl
-from core.policy.plugin import Plugin
-from core.programme.vocabulary import SUPPORTING
-from plugins._screening import finding, iso, months_before, period, sentence
+from core.plugin_toolkit import SUPPORTING, hookimpl, months_before
+from plugins._common import BuiltinPlugin
+from plugins._screening import finding, iso, whole_years
 
 
 def _is_adult(person) -> bool:
     return person.age >= 18 if person.age is not None else person.role == "adult"
 
 
-class VogCheck(Plugin):
+class VogCheck(BuiltinPlugin):
     name = "screening.vog"
     kind = "screening"
     version = "1.0.0"
@@ -50,21 +51,36 @@ class VogCheck(Plugin):
             if not _is_adult(person):
                 continue
             issued = person.vog_issued_on
-            label = f"member {number}" + (f" (age {person.age})" if person.age is not None else "")
             if issued is None or issued > today:
                 status = "not recorded" if issued is None else "after today"
-                lacking.append(label)
+                lacking.append(number)
             elif issued < cutoff:
                 status = "too old"
-                old.append(f"{label}, issued {issued.isoformat()}")
+                old.append(number)
             else:
                 status = "valid"
             adults.append({"member": number, "age": person.age, "vog_issued_on": iso(issued), "status": status})
         facts = {"adults": adults, "max_age_months": months, "not_before": cutoff.isoformat()}
         if not adults:
-            return finding(self, "missing", "No adult members are recorded.", facts)
-        problems = ([f"VOG older than {period(months)}: {'; '.join(old)}"] if old else []) + (
-            [f"no VOG recorded: {', '.join(lacking)}"] if lacking else [])
-        if problems:
-            return finding(self, "fail" if old else "missing", sentence(problems), facts)
-        return finding(self, "pass", f"All {len(adults)} adult(s) have a VOG of at most {period(months)} old.", facts)
+            return finding(self, "missing", self.message("No adult members are recorded."), facts)
+        if old and lacking:
+            return finding(self, "fail", self.message(
+                "Members with a VOG that is too old (issued before %(date)s): %(old)s. Members without a VOG: "
+                "%(lacking)s.", date=cutoff, old=old, lacking=lacking), facts)
+        if old:
+            return finding(self, "fail", self.message(
+                "The VOG of member %(members)s is too old: it was issued before %(date)s.",
+                plural="The VOGs of members %(members)s are too old: they were issued before %(date)s.",
+                n=len(old), members=old, date=cutoff), facts)
+        if lacking:
+            return finding(self, "missing", self.message(
+                "No VOG is recorded for member %(members)s.", plural="No VOG is recorded for members %(members)s.",
+                n=len(lacking), members=lacking), facts)
+        count, in_years = whole_years(months)
+        if in_years:
+            return finding(self, "pass", self.message(
+                "Every adult has a VOG of at most %(n)s year old.",
+                plural="Every adult has a VOG of at most %(n)s years old.", n=count), facts)
+        return finding(self, "pass", self.message(
+            "Every adult has a VOG of at most %(n)s month old.",
+            plural="Every adult has a VOG of at most %(n)s months old.", n=count), facts)

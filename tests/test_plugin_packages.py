@@ -111,6 +111,18 @@ def test_enabled_in_aalten_not_in_berkelland(app, world, client):
     assert again["findings"][0]["facts"] == {"children": 3, "min_children": 4}
 
 
+def test_the_example_explains_its_decision_in_the_readers_language(app, world, client):
+    """The package ships its own Dutch (koppel_example_plugin/translations); the decision reads in either language."""
+    with app.app_context():
+        service.change(world.ids["aalten"], {EXAMPLE: {}})
+        db.session.commit()
+    family, coordinator = world.records["aalten"]["family"], world.bearer("coordinator")
+    (dutch,) = _decide(client, "aalten", family, coordinator)["findings"]
+    assert dutch["explanation"] == "Er zijn 3 kinderen vastgelegd; dat is genoeg (het minimum is 3)."
+    (english,) = _decide(client, "aalten", family, {**coordinator, "Accept-Language": "en"})["findings"]
+    assert english["explanation"] == "3 children are recorded, which is enough (the minimum is 3)."
+
+
 def test_bad_configuration_is_refused_and_the_policy_stays(app, world, client):
     response = client.put("/api/v1/aalten/policy", headers=world.bearer("tenant_admin"),
                           json={"plugins": {EXAMPLE: {"min_children": 0}}})

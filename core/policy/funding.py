@@ -1,7 +1,16 @@
-"""A municipality's funding statement for a period, by its policy's funding model (and rendered as a report)."""
+"""A municipality's funding statement for a period, by its policy's funding model (and rendered as a report).
+
+The words of a statement are for people: the funding model describes its
+lines as messages, and :func:`statement` renders them in the request's
+language (so the JSON statement and any report read in that language). The
+report's title, section titles and column headings are messages too, in the
+funding model's catalogue (the built-in models translate them); amounts stay
+Decimals, written by each report format.
+"""
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -9,7 +18,8 @@ from sqlalchemy import func, select
 
 from core.errors import Conflict
 from core.extensions import db
-from core.policy import service
+from core.messages import Message, current_language, render as render_message
+from core.policy import manager, service
 from core.policy.types import FundingActivity, FundingStatement, MunicipalityFacts, Report, Section
 from core.programme.models import Match
 from tenants.context import cross_tenant_scope, tenant_scope
@@ -43,7 +53,8 @@ def activity(tenant_id: int, start: date, end: date) -> FundingActivity:
         active_match_months=(Decimal(days) / DAYS_PER_MONTH).quantize(Decimal("0.01")), outcomes=dict(outcomes))
 
 
-def statement(tenant_id: int, start: date, end: date) -> FundingStatement:
+def statement(tenant_id: int, start: date, end: date, language: str | None = None) -> FundingStatement:
+    """The funding model's statement, its lines' descriptions and sources as text in *language* (the request's)."""
     policy = service.current(tenant_id)
     if "funding" not in policy.kinds():
         raise Conflict("this municipality's policy enables no funding model")
@@ -51,28 +62,58 @@ def statement(tenant_id: int, start: date, end: date) -> FundingStatement:
         if result.error:
             raise Conflict(f"the funding model {result.plugin} {result.version} failed: {result.error}")
         if result.value is not None:
-            return result.value
+            return in_language(result.value, language)
     raise Conflict("the funding model gave no statement")
 
 
-def _money(value: Decimal) -> str:
-    return f"{value:.2f}"
+def in_language(statement_: FundingStatement, language: str | None = None) -> FundingStatement:
+    """*statement_* with the descriptions and sources of its lines rendered in *language* (default: the request's)."""
+    language = language or current_language()
+
+    def lines(found):
+        return tuple(replace(line, description=render_message(line.description, language),
+                             source=render_message(line.source, language)) for line in found)
+
+    return replace(statement_, lines=lines(statement_.lines), avoided_costs=lines(statement_.avoided_costs))
 
 
-def as_report(statement_: FundingStatement, municipality_name: str) -> Report:
+def _title(model: str, language: str) -> str:
+    """The funding model's title in *language* (its name when it is not installed)."""
+    try:
+        titles = manager.plugin_class(model).title
+    except manager.PluginError:
+        return model
+    return titles.get(language) or titles.get("en") or model
+
+
+def as_report(statement_: FundingStatement, municipality_name: str, language: str | None = None) -> Report:
+    """The statement as a report, its words in *language* (default: the request's); amounts as Decimals.
+
+    The headings are messages of the funding model's catalogue (``domain``): the
+    built-in models' catalogue translates them.
+    """
+    language = language or current_language()
+    statement_ = in_language(statement_, language)
+
+    def message(text: str, **params) -> str:
+        return render_message(Message(text, params, domain=statement_.model), language)
+
+    description, amount, source = message("Description"), message("Amount"), message("Source")
     sections = [
-        Section("Costs", ("description", "amount"), tuple((l.description, _money(l.amount)) for l in statement_.lines)),
-        Section("Paid by", ("payer", "amount"), tuple([(name, _money(v)) for name, v in statement_.funds_pay.items()]
-                                                     + [(municipality_name, _money(statement_.municipality_pays))])),
-        Section("Avoided costs", ("description", "amount", "source"),
-                tuple((l.description, _money(l.amount), l.source or "") for l in statement_.avoided_costs)),
+        Section(message("Costs"), (description, amount), tuple((l.description, l.amount) for l in statement_.lines)),
+        Section(message("Paid by"), (message("Payer"), amount),
+                tuple([(name, v) for name, v in statement_.funds_pay.items()]
+                      + [(municipality_name, statement_.municipality_pays)])),
+        Section(message("Avoided costs"), (description, amount, source),
+                tuple((l.description, l.amount, l.source or "") for l in statement_.avoided_costs)),
     ]
     if statement_.consortium_split:
-        sections.insert(2, Section("Consortium split", ("municipality", "amount"),
-                                   tuple((n, _money(v)) for n, v in statement_.consortium_split.items())))
-    return Report(title=f"Funding statement {municipality_name}",
-                  subtitle=f"{statement_.period_start.isoformat()} – {statement_.period_end.isoformat()} "
-                           f"({statement_.model})", sections=tuple(sections))
+        sections.insert(2, Section(message("Consortium split"), (message("Municipality"), amount),
+                                   tuple((n, v) for n, v in statement_.consortium_split.items())))
+    return Report(title=message("Funding statement %(municipality)s", municipality=municipality_name),
+                  subtitle=message("%(start)s to %(end)s (%(model)s)", start=statement_.period_start,
+                               end=statement_.period_end, model=_title(statement_.model, language)),
+                  sections=tuple(sections))
 
 
 def render(report: Report, tenant_id: int, media_format: str):

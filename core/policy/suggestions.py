@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from core.errors import Conflict
 from core.extensions import db
+from core.messages import Message, current_language, render
 from core.policy import facts as facts_module
 from core.policy import service
 from core.policy.types import ScoreComponent
@@ -27,14 +28,19 @@ class Suggestion:
     components: list[dict]
 
 
-def suggest(requesting: Family, limit: int = 10, today: date | None = None) -> list[Suggestion]:
+def suggest(requesting: Family, limit: int = 10, today: date | None = None,
+            language: str | None = None) -> list[Suggestion]:
     """The best supporting families for *requesting*, best first, with every component's reason.
 
     Candidates are the municipality's available (or matched, with room left)
     supporting families; a pair that a plugin vetoes, or whose scoring
-    failed, is left out.
+    failed, is left out. Each component's ``reason`` is text in *language*
+    (default: the request's); when the plugin gave a message, ``message``
+    holds it as well (:meth:`core.messages.Message.as_dict`), for a client
+    that renders it itself.
     """
     today = today or date.today()
+    language = language or current_language()
     if requesting.kind != V.REQUESTING:
         raise Conflict("suggestions are made for requesting families")
     policy = service.current(requesting.tenant_id)
@@ -58,9 +64,19 @@ def suggest(requesting: Family, limit: int = 10, today: date | None = None) -> l
         score = sum(c.score * c.weight for _, c in components) / weight if weight else 0.0
         ranked.append((-round(score, 4), family_id, components))
     ranked.sort(key=lambda r: r[:2])
-    return [Suggestion(family_id, candidates[family_id], -negative, [
-        {"criterion": c.criterion, "score": c.score, "weight": c.weight, "reason": c.reason, "plugin": plugin}
-        for plugin, c in components]) for negative, family_id, components in ranked[:limit]]
+    return [Suggestion(family_id, candidates[family_id], -negative, [_component(plugin, c, language)
+                                                                     for plugin, c in components])
+            for negative, family_id, components in ranked[:limit]]
+
+
+def _component(plugin: str, component: ScoreComponent, language: str) -> dict:
+    """A score component as the API shows it: its reason as text in *language*."""
+    shown = {"criterion": component.criterion, "score": component.score, "weight": component.weight,
+             "reason": render(component.reason, language) if isinstance(component.reason, (Message, str))
+             else str(component.reason), "plugin": plugin}
+    if isinstance(component.reason, Message):
+        shown["message"] = component.reason.as_dict()
+    return shown
 
 
 def _components(results) -> list[tuple[str, ScoreComponent]] | None:

@@ -1,8 +1,10 @@
 """Helpers for testing plugins through the public hook."""
+from dataclasses import replace
 from datetime import date
 
 import pytest
 
+from core.messages import render
 from core.policy.manager import build_manager
 from core.policy.types import FamilyFacts, PersonFacts
 
@@ -20,3 +22,21 @@ def family(**facts) -> FamilyFacts:
 def hook():
     """``hook({plugin name: config})`` -> the ``pm.hook`` of a manager with just those plugins."""
     return lambda plugins: build_manager(plugins).hook
+
+
+def en(message) -> str:
+    """A plugin's message (an explanation, a reason, a cost line) as an English reader sees it."""
+    return render(message, "en")
+
+
+def nl(message) -> str:
+    """A plugin's message as a Dutch reader sees it."""
+    return render(message, "nl")
+
+
+def in_english(results) -> list:
+    """The score components a collected hook returned (a plugin may return a list), each reason in English."""
+    components = []
+    for result in results:
+        components += result if isinstance(result, list) else [result]
+    return [replace(c, reason=en(c.reason)) for c in components]

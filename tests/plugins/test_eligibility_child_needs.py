@@ -3,7 +3,7 @@ from marshmallow import ValidationError
 
 from core.policy.manager import build_manager
 from core.policy.types import PersonFacts
-from tests.plugins.conftest import TODAY, family
+from tests.plugins.conftest import TODAY, en, family
 
 NAME = "eligibility.child_needs"
 AREA = frozenset({"child_adhd_or_disability"})
@@ -19,12 +19,13 @@ def test_met_when_the_problem_area_is_recorded(hook):
     finding = judge(hook, problem_areas=AREA)
     assert finding.result == "met"
     assert finding.facts["problem_area_recorded"] is True
+    assert en(finding.explanation) == "Recorded problem area: a child with ADHD or a disability."
 
 
 def test_not_met_without_it(hook):
     finding = judge(hook, problem_areas=frozenset({"overload"}))
     assert finding.result == "not_met"
-    assert "child_adhd_or_disability" in finding.explanation
+    assert en(finding.explanation) == "Not recorded as a problem area: a child with ADHD or a disability."
 
 
 def test_a_maximum_age_changes_the_outcome(hook):
@@ -33,12 +34,17 @@ def test_a_maximum_age_changes_the_outcome(hook):
     finding = judge(hook, {"max_child_age": 12}, problem_areas=AREA, members=members)
     assert finding.result == "not_met"
     assert finding.facts["children_ages"] == [15] and finding.facts["max_child_age"] == 12
+    assert en(finding.explanation) == ("Recorded problem area: a child with ADHD or a disability, but every child is "
+                                       "older than 12.")
     assert judge(hook, {"max_child_age": 15}, problem_areas=AREA, members=members).result == "met"
 
 
 def test_unknown_ages_are_missing_with_a_maximum_age(hook):
     members = (PersonFacts("adult", 40), PersonFacts("child", None))
-    assert judge(hook, {"max_child_age": 12}, problem_areas=AREA, members=members).result == "missing"
+    finding = judge(hook, {"max_child_age": 12}, problem_areas=AREA, members=members)
+    assert finding.result == "missing"
+    assert en(finding.explanation).endswith("but no child is known to be 12 or younger (the children or their ages "
+                                            "are not recorded).")
     assert judge(hook, {"max_child_age": 12}, problem_areas=AREA, members=()).result == "missing"
 
 

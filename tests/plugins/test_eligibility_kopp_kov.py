@@ -2,7 +2,7 @@ import pytest
 from marshmallow import ValidationError
 
 from core.policy.manager import build_manager
-from tests.plugins.conftest import TODAY, family
+from tests.plugins.conftest import TODAY, en, family
 
 NAME = "eligibility.kopp_kov"
 
@@ -24,7 +24,14 @@ def test_met_when_kopp_or_kov_is_recorded(hook, areas):
 def test_not_met_without_either(hook):
     finding = judge(hook, problem_areas=frozenset({"poverty"}))
     assert finding.result == "not_met"
-    assert "kopp or kov" in finding.explanation
+    assert en(finding.explanation) == ("None of these problem areas is recorded: a parent with a mental illness "
+                                       "(KOPP) and a parent with an addiction (KOV).")
+
+
+def test_both_recorded_are_named(hook):
+    finding = judge(hook, problem_areas=frozenset({"kopp", "kov"}))
+    assert en(finding.explanation) == ("Recorded problem areas: a parent with a mental illness (KOPP) and a parent "
+                                       "with an addiction (KOV).")
 
 
 def test_configuration_chooses_which_areas_count(hook):

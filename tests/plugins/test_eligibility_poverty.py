@@ -5,7 +5,7 @@ from marshmallow import ValidationError
 
 from core.policy.manager import build_manager
 from core.policy.types import PersonFacts
-from tests.plugins.conftest import TODAY, family
+from tests.plugins.conftest import TODAY, en, family
 
 NAME = "eligibility.poverty"
 ADULT, CHILD = PersonFacts("adult", 38), PersonFacts("child", 7)
@@ -24,12 +24,15 @@ def test_met_at_or_below_120_percent_of_the_norm(hook):
     assert {k: finding.facts[k] for k in ("income", "household_type", "norm", "percentage", "threshold")} == {
         "income": 1680, "household_type": "single_parent", "norm": 1400, "percentage": 120, "threshold": 1680}
     assert finding.facts["norms_valid_from"] == "2026-01-01" and finding.facts["norms_source"]
+    assert en(finding.explanation) == ("The household income of €1,680.00 is at most the limit of €1,680.00: 120% of "
+                                       "the social minimum of €1,400.00 for a single parent.")
 
 
 def test_not_met_above_it(hook):
     finding = judge(hook, household_income=1681, members=(ADULT, CHILD))
     assert finding.result == "not_met"
-    assert "1681" in finding.explanation and "1680" in finding.explanation
+    assert en(finding.explanation) == ("The household income of €1,681.00 is above the limit of €1,680.00: 120% of "
+                                       "the social minimum of €1,400.00 for a single parent.")
 
 
 @pytest.mark.parametrize("members, household_type, threshold", [
@@ -41,8 +44,13 @@ def test_the_norm_follows_the_household_type(hook, members, household_type, thre
 
 
 def test_missing_income_or_household(hook):
-    assert judge(hook).result == "missing"
-    assert judge(hook, household_income=900, members=(CHILD,)).result == "missing"
+    finding = judge(hook, members=(ADULT, ADULT))
+    assert finding.result == "missing"
+    assert en(finding.explanation) == ("No household income is recorded; the limit is €2,400.00: 120% of the social "
+                                       "minimum of €2,000.00 for a household of two or more adults.")
+    finding = judge(hook, household_income=900, members=(CHILD,))
+    assert finding.result == "missing"
+    assert en(finding.explanation) == "No adult member is recorded, so the household type is unknown."
 
 
 def test_percentage_and_norms_are_configurable(hook):
@@ -51,6 +59,7 @@ def test_percentage_and_norms_are_configurable(hook):
     finding = judge(hook, {"percentage": 115, "norms": {"single_adult": 1401, "source": "Gemeenteblad 2026"}},
                     household_income=1611, members=(ADULT,))
     assert finding.result == "met" and finding.facts["threshold"] == 1611.15
+    assert "the limit of €1,611.15: 115% of the social minimum of €1,401.00" in en(finding.explanation)
     assert finding.facts["norms_source"] == "Gemeenteblad 2026"
 
 

@@ -8,6 +8,7 @@ from marshmallow import ValidationError
 
 from core.policy.manager import plugin_class
 from core.policy.types import FundingActivity, MunicipalityFacts
+from tests.plugins.conftest import en, nl
 
 MODELS = ("funding.lump_sum", "funding.per_match")
 # A consortium like the Achterhoek's (inhabitants rounded, matches in the period made up).
@@ -120,14 +121,17 @@ def test_avoided_costs_with_their_sources(hook, model):
     result = statement(hook, model, act=activity(outcomes=outcomes))
     placements, care = result.avoided_costs
     # 10 prevented cases: 10 % (1) counts as a prevented placement, 9 as prevented referred youth care
-    assert placements.description == "Voorkomen uithuisplaatsingen: 1 × €\u00a080.000,00 per jaar"
+    assert nl(placements.description) == "Voorkomen uithuisplaatsingen: 1 × €\u00a080.000,00 per jaar"
+    assert en(placements.description) == "Prevented out-of-home placements: 1 × €80,000.00 a year"
     assert placements.amount == Decimal("80000.00")
-    assert care.description == "Voorkomen geïndiceerde jeugdhulp: 9 × €\u00a010.000,00 per jaar"
+    assert nl(care.description) == "Voorkomen geïndiceerde jeugdhulp: 9 × €\u00a010.000,00 per jaar"
     assert care.amount == Decimal("90000.00")
     assert result.avoided_total == Decimal("170000.00")
-    assert "InHuis Steungezinnen" in placements.source and "Achterhoek" in placements.source
+    assert "InHuis Steungezinnen" in nl(placements.source) and "Achterhoek" in nl(placements.source)
+    assert "ca. €\u00a080.000,00 per jaar" in nl(placements.source)
     for line in result.avoided_costs:  # honest: indicative figures, to be replaced by the municipality's own
-        assert "Indicatief en instelbaar" in line.source and "eigen kostprijs" in line.source
+        assert "Indicatief en instelbaar" in nl(line.source) and "eigen kostprijs" in nl(line.source)
+        assert "Indicative and adjustable" in en(line.source) and "own cost price" in en(line.source)
     assert result.total == Decimal("10000.00")  # avoided costs are an estimate beside the costs, not part of them
 
 
@@ -138,12 +142,13 @@ def test_avoided_costs_from_configured_outcomes_share_figures_and_sources(hook, 
                        placement_cost_per_year="95000.50", placement_cost_source="Own tariff 2026, contract 12",
                        care_cost_per_year="12500", care_cost_source="Own average, youth care 2025")
     placements, care = result.avoided_costs
-    assert (placements.description, placements.amount, placements.source) == (
+    assert (en(placements.description), placements.amount, placements.source) == (
         "Prevented out-of-home placements: 0.75 × €95,000.50 a year", Decimal("71250.38"),
         "Own tariff 2026, contract 12")  # 71250.375, half-up
-    assert (care.description, care.amount, care.source) == (
+    assert (en(care.description), care.amount, care.source) == (
         "Prevented referred youth care: 2.25 × €12,500.00 a year", Decimal("28125.00"), "Own average, youth care 2025")
     assert result.avoided_total == Decimal("99375.38")
+    assert nl(placements.description) == "Voorkomen uithuisplaatsingen: 0,75 × €\u00a095.000,50 per jaar"
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -195,3 +200,27 @@ def test_contract_and_a_configuration_that_a_policy_can_store_as_json(model):
     assert cls.load_config(stored) == cls.load_config(
         {**YEAR[model], "funds": [{"name": "Oranje Fonds", "percentage": "25"}], "split": "matches"})
     assert json.loads(json.dumps(cls.default_config()))["placement_cost_per_year"] == "80000.00"
+
+
+@pytest.mark.parametrize("language, title, subtitle, headings", [
+    ("nl", "Financieringsoverzicht Aalten", "1 januari 2026 t/m 31 december 2026 (Subsidie per jaar (lumpsum))",
+     {"Kosten": ("Omschrijving", "Bedrag"), "Betaald door": ("Betaler", "Bedrag"),
+      "Verdeling over de regio": ("Gemeente", "Bedrag"), "Vermeden kosten": ("Omschrijving", "Bedrag", "Bron")}),
+    ("en", "Funding statement Aalten", "January 1, 2026 to December 31, 2026 (Yearly lump sum)",
+     {"Costs": ("Description", "Amount"), "Paid by": ("Payer", "Amount"),
+      "Consortium split": ("Municipality", "Amount"), "Avoided costs": ("Description", "Amount", "Source")}),
+])
+def test_the_statement_as_a_report_in_the_readers_language(hook, language, title, subtitle, headings):
+    from core.policy.funding import as_report
+
+    result = statement(hook, "funding.lump_sum", act=activity(outcomes={"no_further_care": 10}), split="inhabitants",
+                       funds=[{"name": "Oranje Fonds", "percentage": "25"}])
+    report = as_report(result, "Aalten", language)
+    assert (report.title, report.subtitle) == (title, subtitle)
+    assert {section.title: section.columns for section in report.sections} == headings
+    costs, paid, split, avoided = report.sections
+    assert costs.rows == ((en(result.lines[0].description) if language == "en" else nl(result.lines[0].description),
+                           Decimal("10000.00")),)  # amounts stay Decimals: each format writes them
+    assert paid.rows == (("Oranje Fonds", Decimal("2500.00")), ("Aalten", Decimal("7500.00")))
+    assert avoided.rows[0][0].startswith("Voorkomen uithuisplaatsingen" if language == "nl" else "Prevented out")
+    assert avoided.rows[0][2].startswith("Indicatief en instelbaar" if language == "nl" else "Indicative and adjustable")

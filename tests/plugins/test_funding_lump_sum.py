@@ -5,6 +5,7 @@ import pytest
 from marshmallow import ValidationError
 
 from core.policy.types import FundingActivity, MunicipalityFacts
+from tests.plugins.conftest import en, nl
 
 AALTEN = MunicipalityFacts(1, "Aalten", 27_000, matches_started=3)
 
@@ -21,8 +22,9 @@ def test_a_whole_year_is_the_yearly_amount(hook):
     result = statement(hook, {"amount_per_year": "60000"}, activity(date(2026, 1, 1), date(2026, 12, 31)))
     assert result.model == "funding.lump_sum"
     assert (result.period_start, result.period_end) == (date(2026, 1, 1), date(2026, 12, 31))
-    assert [(line.description, line.amount) for line in result.lines] == [
+    assert [(nl(line.description), line.amount) for line in result.lines] == [
         ("Subsidie 2026: €\u00a060.000,00 per jaar × 365/365 dagen", Decimal("60000.00"))]
+    assert en(result.lines[0].description) == "Subsidy 2026: €60,000.00 a year × 365/365 days"
     assert result.total == result.municipality_pays == Decimal("60000.00")
     assert result.funds_pay == {} and result.consortium_split == {}
 
@@ -47,14 +49,13 @@ def test_pro_rata_by_days_rounded_half_up_to_cents(hook):
 
 def test_a_leap_year_has_366_days(hook):
     result = statement(hook, {"amount_per_year": "36600"}, activity(date(2028, 2, 1), date(2028, 2, 29)))
-    assert [(line.description, line.amount) for line in result.lines] == [
+    assert [(nl(line.description), line.amount) for line in result.lines] == [
         ("Subsidie 2028: €\u00a036.600,00 per jaar × 29/366 dagen", Decimal("2900.00"))]
 
 
 def test_a_period_across_two_years_has_a_line_per_year(hook):
-    result = statement(hook, {"amount_per_year": "60000", "language": "en"},
-                       activity(date(2025, 7, 1), date(2026, 6, 30)))
-    assert [(line.description, line.amount) for line in result.lines] == [
+    result = statement(hook, {"amount_per_year": "60000"}, activity(date(2025, 7, 1), date(2026, 6, 30)))
+    assert [(en(line.description), line.amount) for line in result.lines] == [
         ("Subsidy 2025: €60,000.00 a year × 184/365 days", Decimal("30246.58")),
         ("Subsidy 2026: €60,000.00 a year × 181/365 days", Decimal("29753.42")),
     ]

@@ -5,6 +5,7 @@ import pytest
 from marshmallow import ValidationError
 
 from core.policy.types import FundingActivity, MunicipalityFacts
+from tests.plugins.conftest import en, nl
 
 RHENEN = MunicipalityFacts(7, "Rhenen", 20_000, matches_started=4)
 
@@ -21,7 +22,7 @@ def statement(hook, config, act):
 def test_a_fee_per_new_match_and_per_active_month(hook):
     result = statement(hook, {"fee_per_match": "1250", "fee_per_active_month": "150.55"}, activity())
     assert result.model == "funding.per_match"
-    assert [(line.description, line.amount) for line in result.lines] == [
+    assert [(nl(line.description), line.amount) for line in result.lines] == [
         ("Nieuwe koppelingen: 4 × €\u00a01.250,00", Decimal("5000.00")),
         ("Actieve koppelmaanden: 23,5 × €\u00a0150,55", Decimal("3537.93")),  # 3537.925, half-up
     ]
@@ -29,9 +30,13 @@ def test_a_fee_per_new_match_and_per_active_month(hook):
 
 
 def test_in_english(hook):
-    result = statement(hook, {"fee_per_match": "1250", "fee_per_active_month": "150", "language": "en"},
-                       activity(matches=12, months="80.25"))
-    assert [(line.description, line.amount) for line in result.lines] == [
+    # the lines are messages, shown in the reader's language; the old "language" setting changes nothing
+    for config in ({}, {"language": "en"}, {"language": "nl"}):
+        result = statement(hook, {"fee_per_match": "1250", "fee_per_active_month": "150", **config},
+                           activity(matches=12, months="80.25"))
+        assert [en(line.description) for line in result.lines] == [
+            "New matches: 12 × €1,250.00", "Active match months: 80.25 × €150.00"]
+    assert [(en(line.description), line.amount) for line in result.lines] == [
         ("New matches: 12 × €1,250.00", Decimal("15000.00")),
         ("Active match months: 80.25 × €150.00", Decimal("12037.50")),
     ]

@@ -2,7 +2,7 @@ import pytest
 from marshmallow import ValidationError
 
 from core.policy.types import PersonFacts, ScoreComponent
-from tests.plugins.conftest import TODAY, family
+from tests.plugins.conftest import TODAY, family, in_english, nl
 
 
 def supporting(**facts):
@@ -14,54 +14,57 @@ def with_children(*ages):
 
 
 def score(hook, requesting, other, **config):
-    return hook({"matching.ages": config}).koppel_match_score(requesting=requesting, supporting=other, today=TODAY)
+    return in_english(hook({"matching.ages": config}).koppel_match_score(
+        requesting=requesting, supporting=other, today=TODAY))
 
 
 def test_every_child_inside_the_ages_scores_1(hook):
     assert score(hook, with_children(8, 4), supporting(capacity_age_min=4, capacity_age_max=8)) == [
         ScoreComponent("matching.ages", 1.0, 1.0,
-                       "All 2 children (aged 4 and 8) fit: the supporting family takes children aged 4 to 8.")]
+                       "All 2 children, aged 4 and 8, fit: the supporting family takes ages 4–8.")]
     assert score(hook, family(), supporting(capacity_age_min=2, capacity_age_max=12), weight=0.5) == [
         ScoreComponent("matching.ages", 1.0, 0.5,
-                       "The child (aged 6) fits: the supporting family takes children aged 2 to 12.")]
+                       "The child, aged 6, fits: the supporting family takes ages 2–12.")]
+    (component,) = hook({"matching.ages": {}}).koppel_match_score(
+        requesting=family(), supporting=supporting(capacity_age_min=2, capacity_age_max=12), today=TODAY)
+    assert nl(component.reason) == "Het kind, van 6 jaar, past: het steungezin vangt kinderen van 2–12 jaar op."
 
 
 def test_the_share_of_children_inside(hook):
     assert score(hook, with_children(3, 7, 13), supporting(capacity_age_min=4, capacity_age_max=12)) == [
         ScoreComponent("matching.ages", 0.333, 1.0,
-                       "1 of 3 children fit (aged 7; not 3 and 13): "
-                       "the supporting family takes children aged 4 to 12.")]
+                       "1 of the 3 children fits (aged 7; not 3 and 13): the supporting family takes ages 4–12.")]
+    (component,) = score(hook, with_children(3, 7, 13), supporting(capacity_age_min=6, capacity_age_max=14))
+    assert component.reason == ("2 of the 3 children fit (aged 7 and 13; not 3): the supporting family takes ages "
+                                "6–14.")
 
 
 def test_no_child_inside_vetoes_unless_configured_otherwise(hook):
     requesting, other = with_children(14, 16), supporting(capacity_age_min=0, capacity_age_max=12)
-    assert score(hook, requesting, other) == [ScoreComponent(
-        "matching.ages", 0.0, 1.0,
-        "No child fits (aged 14 and 16): the supporting family takes children aged 0 to 12; "
-        "this rules the pair out.", veto=True)]
-    assert score(hook, requesting, other, veto_when_none_fits=False) == [ScoreComponent(
-        "matching.ages", 0.0, 1.0,
-        "No child fits (aged 14 and 16): the supporting family takes children aged 0 to 12.")]
+    reason = "None of the 2 children, aged 14 and 16, fits: the supporting family takes ages 0–12."
+    assert score(hook, requesting, other) == [ScoreComponent("matching.ages", 0.0, 1.0, reason, veto=True)]
+    assert score(hook, requesting, other, veto_when_none_fits=False) == [
+        ScoreComponent("matching.ages", 0.0, 1.0, reason)]
 
 
 def test_a_missing_bound_is_open(hook):
     (component,) = score(hook, with_children(1, 15), supporting(capacity_age_min=4))
     assert (component.score, component.reason) == (
-        0.5, "1 of 2 children fit (aged 15; not 1): the supporting family takes children aged 4 and older.")
+        0.5, "1 of the 2 children fits (aged 15; not 1): the supporting family takes ages 4+.")
     (component,) = score(hook, with_children(1, 15), supporting(capacity_age_max=4))
     assert (component.score, component.reason) == (
-        0.5, "1 of 2 children fit (aged 1; not 15): the supporting family takes children aged up to 4.")
+        0.5, "1 of the 2 children fits (aged 1; not 15): the supporting family takes ages 0–4.")
 
 
 def test_children_of_unknown_age_are_left_out(hook):
     (component,) = score(hook, with_children(None, 5, None), supporting(capacity_age_min=4, capacity_age_max=8))
     assert (component.score, component.veto, component.reason) == (
-        1.0, False, "The child (aged 5) fits: the supporting family takes children aged 4 to 8. "
-                    "2 children of unknown age left out.")
+        1.0, False, "The child, aged 5, fits: the supporting family takes ages 4–8. "
+                    "Children of unknown age, not counted: 2.")
     (component,) = score(hook, with_children(None, 10), supporting(capacity_age_min=4, capacity_age_max=8))
     assert (component.score, component.veto, component.reason) == (
-        0.0, True, "The child (aged 10) does not fit: the supporting family takes children aged 4 to 8; "
-                   "this rules the pair out. 1 child of unknown age left out.")
+        0.0, True, "The child, aged 10, does not fit: the supporting family takes ages 4–8. "
+                   "Children of unknown age, not counted: 1.")
 
 
 @pytest.mark.parametrize(("requesting", "other"), [

@@ -2,7 +2,7 @@ import pytest
 from marshmallow import ValidationError
 
 from core.policy.types import PersonFacts, ScoreComponent
-from tests.plugins.conftest import TODAY, family
+from tests.plugins.conftest import TODAY, family, in_english, nl
 
 
 def supporting(**facts):
@@ -14,36 +14,40 @@ def with_children(count):
 
 
 def score(hook, requesting, other, **config):
-    return hook({"matching.capacity": config}).koppel_match_score(requesting=requesting, supporting=other, today=TODAY)
+    return in_english(hook({"matching.capacity": config}).koppel_match_score(
+        requesting=requesting, supporting=other, today=TODAY))
 
 
 def test_room_for_every_child_scores_1(hook):
     assert score(hook, with_children(2), supporting(capacity_children=3, children_placed=1)) == [ScoreComponent(
-        "matching.capacity", 1.0, 1.0, "Room for 2 more children: the supporting family takes 3 children "
-        "and has 1 placed; the requesting family has 2 children.")]
+        "matching.capacity", 1.0, 1.0,
+        "Room enough: the requesting family has 2 children, the supporting family has room for 2 more.")]
     assert score(hook, with_children(1), supporting(capacity_children=1), weight=4) == [ScoreComponent(
-        "matching.capacity", 1.0, 4.0, "Room for 1 more child: the supporting family takes 1 child "
-        "and has 0 placed; the requesting family has 1 child.")]
+        "matching.capacity", 1.0, 4.0,
+        "Room enough: the requesting family has 1 child, the supporting family has room for 1 more.")]
+    (component,) = hook({"matching.capacity": {}}).koppel_match_score(
+        requesting=with_children(2), supporting=supporting(capacity_children=3, children_placed=1), today=TODAY)
+    assert nl(component.reason) == ("Plaats genoeg: het vraaggezin heeft 2 kinderen, het steungezin heeft nog plaats "
+                                    "voor 2.")
 
 
 def test_room_for_some_children_scores_the_share(hook):
     requesting, other = with_children(3), supporting(capacity_children=2, children_placed=1)
-    reason = ("Room for only 1 more child: the supporting family takes 2 children and has 1 placed; "
-              "the requesting family has 3 children")
-    assert score(hook, requesting, other) == [ScoreComponent("matching.capacity", 0.333, 1.0, reason + ".")]
+    reason = "Room for only 1 more: the requesting family has 3 children."
+    assert score(hook, requesting, other) == [ScoreComponent("matching.capacity", 0.333, 1.0, reason)]
     assert score(hook, requesting, other, veto_when_short=True) == [
-        ScoreComponent("matching.capacity", 0.333, 1.0, reason + "; this rules the pair out.", veto=True)]
+        ScoreComponent("matching.capacity", 0.333, 1.0, reason, veto=True)]
 
 
 @pytest.mark.parametrize(("capacity", "placed", "has"), [
-    (2, 2, "takes 2 children and has 2 placed"),
-    (1, 2, "takes 1 child and has 2 placed"),
-    (0, 0, "takes 0 children and has 0 placed"),
+    (2, 2, "takes 2 children and already has 2 placed"),
+    (1, 2, "takes 1 child and already has 2 placed"),
+    (0, 0, "takes 0 children and already has 0 placed"),
 ])
 def test_no_room_left_vetoes(hook, capacity, placed, has):
     assert score(hook, with_children(1), supporting(capacity_children=capacity, children_placed=placed)) == [
         ScoreComponent("matching.capacity", 0.0, 1.0,
-                       f"No room left: the supporting family {has}; this rules the pair out.", veto=True)]
+                       f"No room left: the supporting family {has}.", veto=True)]
 
 
 def test_no_room_left_vetoes_even_without_recorded_children(hook):

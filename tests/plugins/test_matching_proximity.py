@@ -4,7 +4,7 @@ import pytest
 from marshmallow import ValidationError
 
 from core.policy.types import PersonFacts, ScoreComponent
-from tests.plugins.conftest import TODAY, family
+from tests.plugins.conftest import TODAY, family, in_english, nl
 
 EARTH_RADIUS_KM = 6371.0088
 
@@ -19,7 +19,8 @@ def north_of(km, lat=52.0, lon=5.0):
 
 
 def score(hook, requesting, other, **config):
-    return hook({"matching.proximity": config}).koppel_match_score(requesting=requesting, supporting=other, today=TODAY)
+    return in_english(hook({"matching.proximity": config}).koppel_match_score(
+        requesting=requesting, supporting=other, today=TODAY))
 
 
 def test_same_neighbourhood_scores_1(hook):
@@ -49,13 +50,13 @@ def test_different_districts_score_0(hook):
 
 
 @pytest.mark.parametrize(("km", "expected", "reason"), [
-    (0, 1.0, "The families live 0.0 km apart as the crow flies, within 2 km."),
+    (0, 1.0, "The families live 0 km apart as the crow flies, within 2 km."),
     (1.5, 1.0, "The families live 1.5 km apart as the crow flies, within 2 km."),
-    (2, 1.0, "The families live 2.0 km apart as the crow flies, within 2 km."),
-    (4, 0.75, "The families live 4.0 km apart as the crow flies, between 2 and 10 km."),
-    (6, 0.5, "The families live 6.0 km apart as the crow flies, between 2 and 10 km."),
-    (10, 0.0, "The families live 10.0 km apart as the crow flies, 10 km or more."),
-    (25, 0.0, "The families live 25.0 km apart as the crow flies, 10 km or more."),
+    (2, 1.0, "The families live 2 km apart as the crow flies, within 2 km."),
+    (4, 0.75, "The families live 4 km apart as the crow flies, between 2 and 10 km."),
+    (6, 0.5, "The families live 6 km apart as the crow flies, between 2 and 10 km."),
+    (10, 0.0, "The families live 10 km apart as the crow flies: 10 km or more."),
+    (25, 0.0, "The families live 25 km apart as the crow flies: 10 km or more."),
 ])
 def test_distance_falls_linearly_from_near_to_far(hook, km, expected, reason):
     assert score(hook, family(**north_of(0)), supporting(**north_of(km))) == [
@@ -67,6 +68,10 @@ def test_distance_along_a_parallel_is_great_circle(hook):
     (component,) = score(hook, family(latitude=52.0, longitude=5.0), supporting(latitude=52.0, longitude=5.1))
     assert component.reason == "The families live 6.8 km apart as the crow flies, between 2 and 10 km."
     assert component.score == 0.394
+    (component,) = hook({"matching.proximity": {}}).koppel_match_score(
+        requesting=family(latitude=52.0, longitude=5.0), supporting=supporting(latitude=52.0, longitude=5.1),
+        today=TODAY)
+    assert nl(component.reason) == "De gezinnen wonen hemelsbreed 6,8 km van elkaar, tussen 2 en 10 km."
 
 
 def test_coordinates_win_over_area_codes(hook):
@@ -74,17 +79,17 @@ def test_coordinates_win_over_area_codes(hook):
     other = supporting(neighbourhood_code="BU02220101", **north_of(12))
     (component,) = score(hook, requesting, other)
     assert (component.score, component.reason) == (
-        0.0, "The families live 12.0 km apart as the crow flies, 10 km or more.")
+        0.0, "The families live 12 km apart as the crow flies: 10 km or more.")
 
 
 def test_configured_distances_and_veto(hook):
     requesting = family(**north_of(0))
     assert score(hook, requesting, supporting(**north_of(2)), near_km=1, far_km=3) == [
         ScoreComponent("matching.proximity", 0.5, 1.0,
-                       "The families live 2.0 km apart as the crow flies, between 1 and 3 km.")]
+                       "The families live 2 km apart as the crow flies, between 1 and 3 km.")]
     assert score(hook, requesting, supporting(**north_of(6)), veto_beyond_km=5) == [
-        ScoreComponent("matching.proximity", 0.5, 1.0, "The families live 6.0 km apart as the crow flies, "
-                       "between 2 and 10 km; more than 5 km is ruled out.", veto=True)]
+        ScoreComponent("matching.proximity", 0.5, 1.0, "The families live 6 km apart as the crow flies, "
+                       "between 2 and 10 km.", veto=True)]
     (within,) = score(hook, requesting, supporting(**north_of(4.5)), veto_beyond_km=5)
     assert (within.score, within.veto) == (0.688, False)
 

@@ -2,7 +2,7 @@ import pytest
 from marshmallow import ValidationError
 
 from core.policy.types import PersonFacts, ScoreComponent
-from tests.plugins.conftest import TODAY, family
+from tests.plugins.conftest import TODAY, family, in_english, nl
 
 
 def supporting(**facts):
@@ -10,33 +10,35 @@ def supporting(**facts):
 
 
 def score(hook, requesting, other, **config):
-    return hook({"matching.wishes": config}).koppel_match_score(requesting=requesting, supporting=other, today=TODAY)
+    return in_english(hook({"matching.wishes": config}).koppel_match_score(
+        requesting=requesting, supporting=other, today=TODAY))
 
 
 def test_support_kinds_all_offered(hook):
     requesting = family(support_kinds=frozenset({"weekend_stay", "day_part_care"}))
     other = supporting(support_kinds=frozenset({"day_part_care", "weekend_stay", "practical_help"}))
     assert score(hook, requesting, other) == [ScoreComponent(
-        "matching.wishes", 1.0, 1.0, "Offers all 2 asked kinds of support (day-part care and weekend stays).")]
+        "matching.wishes", 1.0, 1.0, "Offers all 2 kinds of support asked for: care for a day part and weekend stay.")]
 
 
 def test_support_kinds_partly_or_not_offered(hook):
     requesting = family(support_kinds=frozenset({"weekend_stay", "day_part_care", "parent_buddy"}))
     (component,) = score(hook, requesting, supporting(support_kinds=frozenset({"day_part_care"})), weight=0.5)
     assert (component.score, component.weight, component.reason) == (
-        0.333, 0.5, "Offers 1 of the 3 asked kinds of support "
-                    "(day-part care; not a buddy for the parent and weekend stays).")
+        0.333, 0.5, "Offers 1 of the 3 kinds of support asked for: care for a day part; "
+                    "not a buddy for the parent and weekend stay.")
     (component,) = score(hook, family(support_kinds=frozenset({"practical_help"})), supporting())
-    assert (component.score, component.reason) == (0.0, "Does not offer the asked kind of support (practical help).")
+    assert (component.score, component.reason) == (0.0, "Does not offer the support asked for: practical help.")
 
 
 def test_terms_met_in_the_preferences(hook):
     requesting = family(wishes="Graag een rookvrij gezin met een tuin.")
     other = supporting(preferences="Ons huis is rookvrij. We hebben een grote TUIN en een hond.")
-    assert score(hook, requesting, other) == [ScoreComponent(
-        "matching.wishes", 1.0, 1.0,
-        'Wishes: 2 of 2 met ("rookvrij" met by "rookvrij" in the preferences; '
-        '"tuin" met by "TUIN" in the preferences).')]
+    reason = 'Wishes met in the preferences: "rookvrij" ↔ "rookvrij" and "tuin" ↔ "TUIN".'
+    assert score(hook, requesting, other) == [ScoreComponent("matching.wishes", 1.0, 1.0, reason)]
+    ((component,),) = hook({"matching.wishes": {}}).koppel_match_score(requesting=requesting, supporting=other,
+                                                                       today=TODAY)
+    assert nl(component.reason) == 'Wensen die in de voorkeuren terugkomen: "rookvrij" ↔ "rookvrij" en "tuin" ↔ "TUIN".'
 
 
 def test_synonyms_across_languages_and_terms_not_mentioned(hook):
@@ -44,17 +46,16 @@ def test_synonyms_across_languages_and_terms_not_mentioned(hook):
     other = supporting(preferences="Wij hebben twee katten.")
     (component,) = score(hook, requesting, other)
     assert (component.score, component.veto, component.reason) == (
-        0.5, False, 'Wishes: 1 of 2 met ("pets" met by "katten" in the preferences; '
-                    '"Vegetarisch" not mentioned in the preferences).')
+        0.5, False, 'Wishes met in the preferences: "pets" ↔ "katten"; not mentioned: "Vegetarisch".')
 
 
 def test_a_negated_mention_conflicts_with_a_plain_one(hook):
     requesting = family(wishes="Mijn zoon is allergisch voor honden.")
     other = supporting(preferences="We hebben een hond en een kat.")
-    reason = 'Wishes: 0 of 1 met ("allergisch voor honden" conflicts with "hond" in the preferences'
-    assert score(hook, requesting, other) == [ScoreComponent("matching.wishes", 0.0, 1.0, reason + ").")]
+    reason = 'Wishes in conflict with the preferences: "allergisch voor honden" ↔ "hond".'
+    assert score(hook, requesting, other) == [ScoreComponent("matching.wishes", 0.0, 1.0, reason)]
     assert score(hook, requesting, other, veto_on_conflict=True) == [
-        ScoreComponent("matching.wishes", 0.0, 1.0, reason + "); a conflict rules the pair out.", veto=True)]
+        ScoreComponent("matching.wishes", 0.0, 1.0, reason, veto=True)]
 
 
 def test_two_negated_mentions_agree(hook):
@@ -62,15 +63,14 @@ def test_two_negated_mentions_agree(hook):
     other = supporting(preferences="Wij hebben geen huisdieren.")
     (component,) = score(hook, requesting, other)
     assert (component.score, component.reason) == (
-        1.0, 'Wishes: 1 of 1 met ("geen huisdieren" met by "geen huisdieren" in the preferences).')
+        1.0, 'Wishes met in the preferences: "geen huisdieren" ↔ "geen huisdieren".')
 
 
 def test_a_negation_counts_only_just_before_the_word_in_the_same_sentence(hook):
     requesting = family(wishes="Geen bezwaar tegen huisdieren.")  # three words before: not negated
     other = supporting(preferences="Geen auto. Huisdieren: een hond.")  # another sentence: not negated
     (component,) = score(hook, requesting, other)
-    assert (component.score, component.reason) == (
-        1.0, 'Wishes: 1 of 1 met ("huisdieren" met by "Huisdieren" in the preferences).')
+    assert (component.score, component.reason) == (1.0, 'Wishes met in the preferences: "huisdieren" ↔ "Huisdieren".')
 
 
 def test_words_match_whole(hook):
@@ -78,13 +78,16 @@ def test_words_match_whole(hook):
     assert score(hook, requesting, supporting(preferences="Wij hebben een kat en een tuin.")) == []
 
 
-def test_support_kinds_and_terms_are_averaged(hook):
+def test_support_kinds_and_terms_are_two_components_that_average(hook):
     requesting = family(support_kinds=frozenset({"day_part_care"}), wishes="rookvrij en een tuin")
     other = supporting(support_kinds=frozenset({"day_part_care"}), preferences="smoke-free home")
-    assert score(hook, requesting, other) == [ScoreComponent(
-        "matching.wishes", 0.75, 1.0,
-        'Offers the asked kind of support (day-part care). Wishes: 1 of 2 met ("rookvrij" met by "smoke-free" '
-        'in the preferences; "tuin" not mentioned in the preferences).')]
+    components = score(hook, requesting, other)
+    assert components == [
+        ScoreComponent("matching.wishes", 1.0, 0.5, "Offers the support asked for: care for a day part."),
+        ScoreComponent("matching.wishes", 0.5, 0.5,
+                       'Wishes met in the preferences: "rookvrij" ↔ "smoke-free"; not mentioned: "tuin".')]
+    # each carries half the weight: together they count as the mean of the two shares
+    assert sum(c.score * c.weight for c in components) / sum(c.weight for c in components) == 0.75
 
 
 def test_configured_terms_and_negations(hook):
@@ -93,8 +96,7 @@ def test_configured_terms_and_negations(hook):
     other = supporting(preferences="Wij maken veel music, en wij houden van sport. Geen huisdieren.")
     (component,) = score(hook, requesting, other, **config)
     assert (component.score, component.reason) == (
-        0.5, 'Wishes: 1 of 2 met ("Muziek" met by "music" in the preferences; '
-             '"Zonder sport" conflicts with "sport" in the preferences).')
+        0.5, 'Wishes met in the preferences: "Muziek" ↔ "music"; in conflict: "Zonder sport" ↔ "sport".')
 
 
 def test_not_judged_without_asked_kinds_or_terms(hook):

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 
+from core.messages import Message
 from core.policy.types import Chart, Report, Section
 
 FORMATS = {"report.csv": "csv", "report.xlsx": "xlsx", "report.pdf": "pdf", "report.json": "json"}
@@ -71,3 +72,23 @@ def test_a_chart_on_an_unknown_column_is_refused(hook, plugin):
 def test_a_report_without_sections_renders(hook, plugin):
     rendered = hook({plugin: {}}).koppel_render_report(report=Report("Leeg", ()), media_format=FORMATS[plugin])
     assert rendered.content
+
+
+def test_messages_in_a_report_are_written_in_the_formats_language(hook):
+    """A report may carry messages (here the funding statement's headings, from the built-in catalogue): a format
+    writes them in its ``language`` (the PDF's setting), else in Dutch."""
+    def heading(text, **params):
+        return Message(text, params, domain="funding.lump_sum")
+
+    report = Report(heading("Funding statement %(municipality)s", municipality="Aalten"),
+                    (Section(heading("Costs"), (heading("Description"), heading("Amount")),
+                             (("Subsidie", Decimal("10.00")),)),))
+    csv = hook({"report.csv": {}}).koppel_render_report(report=report, media_format="csv").content.decode("utf-8-sig")
+    assert csv.splitlines()[:4] == ["Financieringsoverzicht Aalten", "", "Kosten", "Omschrijving;Bedrag"]
+    document = hook({"report.json": {}}).koppel_render_report(report=report, media_format="json").content
+    assert b'"title": "Financieringsoverzicht Aalten"' in document and b'"Omschrijving"' in document
+    from tests.plugins.test_report_pdf import page_text
+
+    english = page_text(hook({"report.pdf": {"language": "en"}}).koppel_render_report(
+        report=report, media_format="pdf").content)
+    assert "(Funding statement Aalten)" in english and "(Description)" in english and "(page 1)" in english

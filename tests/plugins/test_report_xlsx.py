@@ -77,7 +77,8 @@ def test_sheet_names_are_made_valid_and_unique(hook):
               "Een heel lange titel die niet in eenendertig tekens past", "History"]
     report = Report("Namen", tuple(Section(t, ("a",), ((1,),)) for t in titles))
     names = workbook(hook, report=report).sheetnames
-    assert names == ["Kosten 2026 Q1 concept", "KOSTEN 2026 Q1 concept (2)", "Citaat", "Sheet 4",
+    # a section without a title gets a numbered sheet, named in Dutch (the format's words are Dutch)
+    assert names == ["Kosten 2026 Q1 concept", "KOSTEN 2026 Q1 concept (2)", "Citaat", "Blad 4",
                      "Een heel lange titel die niet i", "Een heel lange titel die ni (2)", "History (2)"]
     assert all(len(n) <= 31 for n in names)
     assert len({n.lower() for n in names}) == len(names)

@@ -4,7 +4,7 @@ import pytest
 from marshmallow import ValidationError
 
 from core.policy.manager import build_manager
-from tests.plugins.conftest import TODAY, family
+from tests.plugins.conftest import TODAY, en, family, nl
 
 NAME = "screening.training"
 
@@ -19,17 +19,27 @@ def test_pass_when_training_is_recorded_however_long_ago(hook):
     finding = screen(hook, training_attended_on=date(2019, 5, 4))
     assert finding.result == "pass"
     assert finding.facts == {"training_attended_on": "2019-05-04"}
+    assert en(finding.explanation) == "The training was attended on May 4, 2019."
 
 
 def test_missing_when_not_recorded_or_after_today(hook):
-    assert screen(hook).result == "missing"
-    assert screen(hook, training_attended_on=date(2026, 12, 1)).result == "missing"
+    finding = screen(hook)
+    assert finding.result == "missing" and en(finding.explanation) == "No training is recorded."
+    finding = screen(hook, training_attended_on=date(2026, 12, 1))
+    assert finding.result == "missing"
+    assert en(finding.explanation) == "The training is recorded on December 1, 2026, which is after today."
 
 
 def test_a_maximum_age_can_make_it_fail(hook):
     finding = screen(hook, {"max_age_months": 24}, training_attended_on=date(2024, 11, 22))
     assert finding.result == "fail"
-    assert finding.facts["not_before"] == "2024-11-23" and "2 years" in finding.explanation
+    assert finding.facts["not_before"] == "2024-11-23"
+    assert en(finding.explanation) == "The training on November 22, 2024 is more than 2 years ago."
+    assert nl(finding.explanation) == "De training van 22 november 2024 is meer dan 2 jaar geleden."
+    finding = screen(hook, {"max_age_months": 18}, training_attended_on=date(2025, 5, 1))
+    assert finding.result == "fail"
+    assert en(finding.explanation) == "The training on May 1, 2025 is more than 18 months ago."
+    assert nl(finding.explanation) == "De training van 1 mei 2025 is meer dan 18 maanden geleden."
     assert screen(hook, {"max_age_months": 24}, training_attended_on=date(2024, 11, 23)).result == "pass"
 
 

@@ -9,9 +9,7 @@ import time
 
 from marshmallow import Schema, fields, validate
 
-from core.hookspecs import hookimpl
-from core.policy.plugin import Plugin
-from core.policy.types import Finding
+from core.plugin_toolkit import Finding, Plugin, hookimpl
 
 
 class Unreliable(Plugin):
@@ -35,4 +33,4 @@ class Unreliable(Plugin):
         if self.config["mode"] == "sleep":
             time.sleep(self.config["seconds"])
         return Finding(rule=self.name, result="met", effect="include", facts={"mode": self.config["mode"]},
-                       explanation=f"Answered in mode {self.config['mode']}.")
+                       explanation=self.message("Answered in mode %(mode)s.", mode=self.config["mode"]))
