@@ -25,7 +25,7 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     app.config.update(config_module.load(app.instance_path, config))
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-    logs.configure(app.config["LOG_LEVEL"])
+    logs.configure(app.config["LOG_LEVEL"], logs.default_format(app.config["KOPPEL_ENV"]))
     if app.config.get("PROXY_FIX_X_FOR"):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(app.config["PROXY_FIX_X_FOR"]), x_proto=1)
 

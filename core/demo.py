@@ -2,15 +2,19 @@
 
 Creates (or reuses) a SQLite database under ``instance/``, applies the
 shipped region files (Achterhoek and Nijmegen), creates one demo user per
-role, prints them with the password, and serves the app.
+role and programme data, and serves the app. Log lines are readable text
+(JSON with ``KOPPEL_ENV=production`` or ``LOG_FORMAT=json``, see
+:mod:`core.logs`); the framed banner with the address and the demo users comes
+last, after the start-up lines. Nothing the demo logs names a family.
 """
 from __future__ import annotations
 
 import os
 
 import click
-from werkzeug.serving import run_simple
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
+from werkzeug.serving import make_server
 
 from core.auth import passwords
 from core.auth import roles as R
@@ -71,26 +75,52 @@ def seed() -> list[tuple[str, str, str]]:
 
 @click.command("demo")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--port", default=5000, show_default=True, type=int, help="0 picks a free port.")
 def demo_command(host, port):
     """Create or reuse the demo database and serve Koppel with demo data."""
     from flask_migrate import upgrade
 
+    from core import logs
     from core.app import create_app, tune_garbage_collector
 
-    app = create_app({"KOPPEL_ENV": os.environ.get("KOPPEL_ENV", "development")})
+    koppel_env = os.environ.get("KOPPEL_ENV", "development")
+    # Before the app exists, so that every line is in the demo's format: text, or JSON in production.
+    logs.configure(os.environ.get("LOG_LEVEL", "INFO"), logs.default_format(koppel_env))
+    app = create_app({"KOPPEL_ENV": koppel_env})
     with app.app_context():
         upgrade()
         rows = seed()
-    click.echo(f"\nKoppel demo: http://{host}:{port}/   (database: {app.config['SQLALCHEMY_DATABASE_URI']})")
-    click.echo(f"Every demo user's password is: {DEMO_PASSWORD}\n")
-    width = max(len(r[0]) for r in rows)
-    for email, role, where in rows:
-        click.echo(f"  {email:<{width}}  {role:<17} {where}")
-    click.echo("\nStop with Ctrl-C.\n")
+    server = make_server(host, port, app, threaded=True)
+    server.log_startup()
     tune_garbage_collector()
+    # Last, after the start-up log lines: where to go and how to log in.
+    click.echo(banner(_url(host, server.port), app.config["SQLALCHEMY_DATABASE_URI"], rows))
     try:
-        run_simple(host, port, app, use_reloader=False, threaded=True)
+        server.serve_forever()
     except KeyboardInterrupt:
         pass
+    finally:
+        server.server_close()
     click.echo("Koppel demo stopped.")
+
+
+def _url(host: str, port: int) -> str:
+    shown = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    return f"http://{f'[{shown}]' if ':' in shown else shown}:{port}/"
+
+
+def banner(url: str, database_url: str, rows: list[tuple[str, str, str]]) -> str:
+    """The framed block printed when the demo is up: the address, the database and the demo users."""
+    width = max(len(r[0]) for r in rows)
+    lines = [
+        f"Koppel demo is running at {url}",
+        f"Database: {make_url(database_url).render_as_string(hide_password=True)}",
+        "",
+        f"Demo users (every one's password is {DEMO_PASSWORD}):",
+        *(f"  {email:<{width}}  {role:<17} {where}" for email, role, where in rows),
+        "",
+        "Stop with Ctrl-C.",
+    ]
+    inner = max(len(line) for line in lines)
+    rule = "+" + "-" * (inner + 4) + "+"
+    return "\n".join(["", rule, *(f"|  {line:<{inner}}  |" for line in lines), rule, ""])

@@ -110,7 +110,10 @@ class Member(TenantOwned, db.Model):
     """A household member: an adult or a child. Adults of supporting families carry their VOG date."""
 
     __tablename__ = "member"
-    __table_args__ = (CheckConstraint(_in("role", V.MEMBER_ROLES), name="role"),)
+    __table_args__ = (
+        CheckConstraint(_in("role", V.MEMBER_ROLES), name="role"),
+        Index("ix_member_tenant_birth", "tenant_id", "date_of_birth"),  # possible duplicates: same birth date
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     family_id: Mapped[int] = mapped_column(ForeignKey("family.id", ondelete="CASCADE"), index=True)
