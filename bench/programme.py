@@ -201,7 +201,7 @@ def measure_kpis(runs: int, explain_plans: bool, today: date) -> list[tuple[str,
         print(f"\n{name}, {period.start.year} as of {today}: {figures.matches.started} matches started, "
               f"{figures.matches.running_now} running, {figures.waiting.families_waiting_now} families waiting, "
               f"median wait {figures.waiting.days_to_first_proposal.median} days, "
-              f"{figures.volunteering.volunteer_hours:,.0f} volunteer hours")
+              f"{figures.volunteering.logged_hours:,.0f} volunteer hours logged")
         total = consortium_run().total
         print(f"{consortium.name} ({len(members)} municipalities): {total.matches.started} matches started, "
               f"{total.matches.running_now} running, {total.waiting.families_waiting_now} waiting")

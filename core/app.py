@@ -87,18 +87,37 @@ def _init_auth(app: Flask) -> None:
 
 
 def _locale() -> str:
-    """The language chosen on the page, else the user's setting, else Accept-Language; Dutch by default."""
+    """The language chosen on the page, else the user's setting, else (for the API) Accept-Language; Dutch
+    by default. Pages stay Dutch in a browser set to English until the reader picks English."""
     from flask_login import current_user
 
+    from core.auth.access import current_principal, is_api_request
     from core.messages import DEFAULT_LANGUAGE, LANGUAGES
 
     chosen = session.get("lang")
     if chosen in LANGUAGES:
         return chosen
     setting = getattr(current_user, "language", None) if current_user else None
+    if setting is None and is_api_request():
+        try:
+            setting = _token_user_language(current_principal())
+        except KoppelHTTPError:  # a bad token: its error is being rendered
+            setting = None
     if setting in LANGUAGES:
         return setting
-    return request.accept_languages.best_match(LANGUAGES, default=DEFAULT_LANGUAGE)
+    if is_api_request():
+        return request.accept_languages.best_match(LANGUAGES, default=DEFAULT_LANGUAGE)
+    return DEFAULT_LANGUAGE
+
+
+def _token_user_language(principal) -> str | None:
+    """The language setting of the user behind an API token, if any."""
+    if principal is None or principal.user_id is None:
+        return None
+    from core.auth.models import User
+
+    user = db.session.get(User, principal.user_id)
+    return user.language if user else None
 
 
 def _init_errors(app: Flask) -> None:

@@ -116,6 +116,10 @@ def test_the_same_with_an_override_and_a_reason_succeeds_and_is_recorded(app, cl
     assert decisions[0]["overrides_id"] == decisions[1]["id"] and decisions[1]["source"] == "policy"
     audited = audit_actions(owner_engine, "match.override")
     assert [(int(a["object_id"])) for a in audited] == [match["id"]]
+    for action in ("introduce", "start-trial"):
+        assert person.act(match["id"], action).status_code == 200
+    kpis = person.ok("GET", f"/kpis?year={TODAY.year}")
+    assert kpis["matches"]["started_on_override"] == 1 and kpis["matches"]["overrides_recorded"] == 1
 
 
 def test_a_not_eligible_requesting_family_cannot_be_proposed(app, api, world):
@@ -278,3 +282,19 @@ def test_api_form_and_import_reach_the_same_decision_by_the_same_use_case(app, c
             found[name] = [(d.kind, d.outcome, d.source, d.policy_version, d.findings[0]["rule"])
                            for d in db.session.scalars(select(Decision).where(Decision.family_id == family_id))]
     assert found == {name: [("eligibility", "eligible", "policy", 1, "eligibility.no_conditions")] for name in found}
+
+
+def test_a_refusal_reads_in_the_language_asked_for_or_set_by_the_user(app, client, person, world):
+    policy(app, world)
+    supporting = family(person, "supporting", members=[{"role": "adult", "first_name": "Els"}])
+    requesting = family(person)
+    dutch = propose(person, requesting, supporting).get_json()
+    assert dutch["message"].startswith("Volgens het beleid kan deze koppeling nog niet worden voorgesteld")
+    english = person("POST", "/matches", {"requesting_family_id": requesting, "supporting_family_id": supporting},
+                     headers={"Accept-Language": "en"}).get_json()
+    assert english["message"].startswith("The policy does not allow") and english["error"] == dutch["error"]
+    assert english["params"] == dutch["params"] == {"step": {"label": "match_step", "code": "proposed"}}
+    assert client.patch("/api/v1/me", json={"language": "en"}, headers=world.bearer("person")).status_code == 200
+    assert propose(person, requesting, supporting).get_json()["message"].startswith("The policy does not allow")
+    machine = client.patch("/api/v1/me", json={"language": "en"}, headers=world.bearer(R.COORDINATOR))
+    assert machine.status_code == 409 and machine.get_json()["error"] == "no_person"

@@ -1,4 +1,8 @@
-"""Programme KPIs of a municipality, and of a consortium (its members and their total)."""
+"""Programme KPIs of a municipality, and of a consortium (its members and their total).
+
+The answer is :class:`core.programme.kpis.Kpis` as JSON (no marshmallow schema of its own); every field
+is defined, in Dutch and English, in ``docs/kpis.md``.
+"""
 from __future__ import annotations
 
 from datetime import date
@@ -43,8 +47,11 @@ def _period(query: dict) -> kpis.Period:
 @requires(R.COORDINATOR, R.TENANT_ADMIN)
 @blp.arguments(KpiQuerySchema, location="query")
 def municipality_kpis(query):
-    """Registrations, waiting, matches, retention, evaluations, outcomes, volunteer hours, reciprocity,
-    supply and demand per district, and progress against the year's target."""
+    """Registrations, triage outcomes, the waiting list (how many wait, median and longest wait), matches
+    (with end reasons, outcomes and those started on a coordinator's override), families and children
+    reached, 12-month retention (lasted 12 months, and apart: ended early with goals reached), evaluations,
+    volunteer hours (logged, and apart: estimated from the agreed terms), reciprocity, supply and demand per
+    district, and progress against the year's target. Every field is defined in ``docs/kpis.md``."""
     return kpis.municipality_kpis(g.tenant.id, _period(query), query.get("as_of")).to_dict()
 
 
