@@ -21,7 +21,7 @@ from core.auth import roles as R
 from core.auth.models import Membership, User
 from core.extensions import db
 from tenants import onboarding
-from tenants.context import cross_tenant_scope
+from tenants.context import cross_tenant_scope, tenant_scope
 
 #: Demo password of every demo user (printed by the command).
 DEMO_PASSWORD = "koppel-demo-2026-steun"
@@ -33,7 +33,9 @@ DEMO_USERS = [
     ("regio.nijmegen@koppel.example", "Nina Regio", R.CONSORTIUM_ADMIN, None, "nijmegen-regio"),
     ("beheer.doetinchem@koppel.example", "Bart Beheer", R.TENANT_ADMIN, "doetinchem", None),
     ("coordinator.doetinchem@koppel.example", "Carla Coördinator", R.COORDINATOR, "doetinchem", None),
+    ("coordinator2.doetinchem@koppel.example", "Gijs Coördinator", R.COORDINATOR, "doetinchem", None),
     ("coordinator.aalten@koppel.example", "Daan Coördinator", R.COORDINATOR, "aalten", None),
+    ("coordinator2.aalten@koppel.example", "Hanna Coördinator", R.COORDINATOR, "aalten", None),
     ("coordinator.nijmegen@koppel.example", "Eva Coördinator", R.COORDINATOR, "nijmegen", None),
     ("financier.achterhoek@koppel.example", "Frank Financier", R.FUNDER, None, "achterhoek"),
 ]
@@ -70,7 +72,27 @@ def seed() -> list[tuple[str, str, str]]:
         if db.session.scalar(select(Family.id).limit(1)) is None:
             ids = db.session.scalars(select(Municipality.id).order_by(Municipality.id)).all()
             generator.generate(ids, DEMO_FAMILIES, DEMO_MATCHES, seed=2026)
+            _approve_screened()
     return rows
+
+
+def _approve_screened() -> None:
+    """Four eyes in the demo: the two coordinators of a municipality approved every screened supporting family."""
+    from core.models import Approval, Family, Municipality
+
+    by_municipality: dict[str, list[int]] = {}
+    for email, _name, role, m_slug, _c in DEMO_USERS:
+        if role == R.COORDINATOR:
+            by_municipality.setdefault(m_slug, []).append(db.session.scalar(select(User.id).where(User.email == email)))
+    for slug, user_ids in by_municipality.items():
+        if len(user_ids) < 2:
+            continue
+        municipality_id = db.session.scalar(select(Municipality.id).where(Municipality.slug == slug))
+        with tenant_scope(municipality_id):
+            screened = db.session.scalars(select(Family.id).where(
+                Family.kind == "supporting", Family.status.in_(("available", "matched", "paused")))).all()
+            db.session.add_all(Approval(family_id=f, user_id=u, note="demo") for f in screened for u in user_ids)
+            db.session.commit()
 
 
 @click.command("demo")
