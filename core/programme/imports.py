@@ -57,20 +57,15 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 
 from marshmallow import ValidationError
-from sqlalchemy import or_, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import or_, select
 
-from core import audit
-from core.errors import Conflict
 from core.extensions import db
 from core.messages import render
-from core.programme import consent as consent_service
 from core.programme import families as family_service
 from core.programme import matches as match_service
 from core.programme import schemas as S
 from core.programme import vocabulary as V
-from core.programme.models import Consent, Family, Match, Member, ReferrerNotification
-from tenants.context import current_tenant_id
+from core.programme.models import Consent, Family, Match, Member
 
 SHEETS = ("families", "members", "matches")
 #: Dutch sheet names that are accepted too.
