@@ -19,8 +19,10 @@ TODAY = date.today()
 
 
 class Api:
+    """The API as a coordinator who reads English (the messages asserted here are the English ones)."""
+
     def __init__(self, client, headers, slug="aalten"):
-        self.client, self.headers, self.base = client, headers, f"/api/v1/{slug}"
+        self.client, self.headers, self.base = client, {**headers, "Accept-Language": "en"}, f"/api/v1/{slug}"
 
     def __call__(self, method, path, json=None, headers=None, **kw):
         return self.client.open(self.base + path, method=method, json=json, headers={**self.headers, **(headers or {})}, **kw)
@@ -347,7 +349,8 @@ def test_four_eyes_needs_two_different_coordinators(app, world, client):
     one, two = ({"Authorization": f"Bearer {r}"} for r in raws)
     assert client.post(f"/api/v1/aalten/families/{family}/approvals", json={}, headers=one).status_code == 201
     again = client.post(f"/api/v1/aalten/families/{family}/approvals", json={}, headers=one)
-    assert again.status_code == 409 and "another coordinator" in again.get_json()["message"]
+    assert again.status_code == 409 and "andere coördinator" in again.get_json()["message"]  # Dutch by default
+    assert again.get_json()["error"] == "approved_already"
     assert client.post(f"/api/v1/aalten/families/{family}/approvals", json={}, headers=two).get_json()["approvals"] == 2
 
 
