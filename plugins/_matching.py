@@ -19,9 +19,19 @@ skipped.
 """
 from __future__ import annotations
 
+import dataclasses
+
 from marshmallow import fields, validate
 
 from core.plugin_toolkit import Message, ScoreComponent
+
+_FIELDS = ("criterion", "score", "weight", "reason", "veto")
+#: Whether a component may be made without the dataclass's __init__ (a frozen dataclass's sets each field with
+#: object.__setattr__: the larger part of a component's cost, made a dozen thousand times per suggestion).
+#: Only while ScoreComponent is a plain frozen dataclass with exactly these fields; else its own __init__.
+_PLAIN = (tuple(f.name for f in dataclasses.fields(ScoreComponent)) == _FIELDS
+          and not hasattr(ScoreComponent, "__post_init__") and "__slots__" not in vars(ScoreComponent))
+_new = object.__new__
 
 
 def weight_field(default: float = 1.0) -> fields.Float:
@@ -40,6 +50,14 @@ def component(plugin, score: float, reason: Message, veto: bool = False, share: 
     *share* is the part of the plugin's weight this component carries (a
     plugin that judges two things in two components gives each half).
     """
-    return ScoreComponent(criterion=plugin.name, score=round(min(1.0, max(0.0, float(score))), 3),
-                          weight=float(plugin.config["weight"]) * share, reason=reason, veto=veto)
-
+    score = float(score)
+    if 0.0 < score < 1.0:
+        score = round(score, 3)
+    elif score != 1.0:  # below 0, above 1, -0.0 or NaN: as round(min(1.0, max(0.0, score)), 3) gives
+        score = 1.0 if score > 1.0 else 0.0
+    weight = float(plugin.config["weight"]) * share
+    if _PLAIN:
+        made = _new(ScoreComponent)
+        made.__dict__.update(criterion=plugin.name, score=score, weight=weight, reason=reason, veto=veto)
+        return made
+    return ScoreComponent(plugin.name, score, weight, reason, veto)

@@ -24,6 +24,15 @@ two shares.
 
 Missing facts: when the requesting family asks for no support kind and its
 wishes mention none of the terms, the plugin returns None (not judged).
+
+Speed: a suggestion scores thousands of pairs, and most of the work does not
+depend on the pair. An instance (one per policy version, kept by the plugin
+manager) compiles one pattern per term group once, reads each text (wishes
+or preferences) once and keeps the mentions found in it (``CACHED_TEXTS``
+texts: a supporting family's preferences are read again for every requesting
+family), and keeps the support kinds' part per pair of sets of kinds. What is
+left per pair is comparing the mentions and, when terms are asked, making the
+reason.
 """
 from __future__ import annotations
 
@@ -66,27 +75,29 @@ _NOT_BLANK = validate.Regexp(r"\s*\S", error="may not be blank")
 class _Mention:
     """The first mention of a term group in a text: the words quoted, and whether it is negated."""
 
+    __slots__ = ("quote", "negated", "quoted")
+
     def __init__(self, quote: str, negated: bool):
         self.quote, self.negated = quote, negated
+        self.quoted = f'"{quote}"'
 
     def __str__(self):
-        return f'"{self.quote}"'
+        return self.quoted
 
 
-@lru_cache(maxsize=1024)
-def _term(term: str) -> re.Pattern:
-    """A whole-word, case-insensitive pattern for *term* (compiled once)."""
-    return re.compile(rf"(?<!\w){re.escape(term.strip())}(?!\w)", re.IGNORECASE)
+def _group_pattern(group) -> re.Pattern:
+    """One whole-word, case-insensitive pattern for every term of *group*.
+
+    A regular expression finds the leftmost match, and at one position tries
+    the alternatives in order: the same first mention as searching for each
+    term apart and keeping the earliest (the first term of the group on a tie).
+    """
+    terms = "|".join(re.escape(term.strip()) for term in group)
+    return re.compile(rf"(?<!\w)(?:{terms})(?!\w)", re.IGNORECASE)
 
 
-def _mention(text: str | None, group, negations) -> _Mention | None:
-    if not text:
-        return None
-    first = None
-    for term in group:
-        found = _term(term).search(text)
-        if found and (first is None or found.start() < first.start()):
-            first = found
+def _mention(text: str, pattern: re.Pattern, negations) -> _Mention | None:
+    first = pattern.search(text)
     if first is None:
         return None
     sentence_start = max((m.end() for m in _SENTENCE_END.finditer(text, 0, first.start())), default=0)
@@ -94,6 +105,13 @@ def _mention(text: str | None, group, negations) -> _Mention | None:
     negators = [w for w in before if w.group().lower() in negations]
     start = negators[0].start() if negators else first.start()
     return _Mention(text[start:first.end()], bool(negators))
+
+
+#: Texts (wishes, preferences) whose mentions a plugin instance keeps: a municipality's supporting families'
+#: preferences are read again for every requesting family, and do not depend on it.
+CACHED_TEXTS = 16_384
+#: Pairs of support kinds (asked, offered) whose part a plugin instance keeps: there are few distinct ones.
+CACHED_KINDS = 4_096
 
 
 class Wishes(BuiltinPlugin):
@@ -119,19 +137,46 @@ class Wishes(BuiltinPlugin):
                                 load_default=lambda: list(DEFAULT_NEGATIONS))
         veto_on_conflict = fields.Boolean(load_default=False)
 
+    def __init__(self, config: dict | None = None):
+        super().__init__(config)
+        # what does not depend on the pair, made once per policy version (the manager keeps the instance)
+        self._negations = frozenset(word.strip().lower() for word in self.config["negations"])
+        self._patterns = tuple(_group_pattern(group) for group in self.config["terms"])
+        self._veto_on_conflict = bool(self.config["veto_on_conflict"])
+        self._mentions = lru_cache(maxsize=CACHED_TEXTS)(self._scan)
+        self._kinds = lru_cache(maxsize=CACHED_KINDS)(self._support_kinds_of)
+
     @hookimpl
     def koppel_match_score(self, requesting, supporting, today):
-        parts = [part for part in (self._support_kinds(requesting, supporting), self._terms(requesting, supporting))
-                 if part is not None]
-        share = 1.0 / len(parts) if parts else 1.0
-        return [component(self, score, reason, veto=veto, share=share) for score, reason, veto in parts] or None
+        kinds, terms = self._support_kinds(requesting, supporting), self._terms(requesting, supporting)
+        if kinds is None or terms is None:
+            part = kinds or terms
+            return None if part is None else [component(self, *part)]
+        return [component(self, *kinds, 0.5), component(self, *terms, 0.5)]  # each carries half the weight
+
+    def _scan(self, text: str) -> tuple:
+        """The first mention of each term group in *text* (None where a group is not mentioned); kept per text."""
+        return tuple(_mention(text, pattern, self._negations) for pattern in self._patterns)
 
     def _support_kinds(self, requesting, supporting):
-        asked = sorted(set(requesting.support_kinds))
+        if not requesting.support_kinds:
+            return None
+        try:
+            return self._kinds(requesting.support_kinds, supporting.support_kinds)
+        except TypeError:  # a set given where the facts have a frozenset: not kept
+            return self._support_kinds_of(requesting.support_kinds, supporting.support_kinds)
+
+    def _support_kinds_of(self, wanted, offered):
+        """The support kinds' part (score, reason, veto) for the kinds *wanted* and *offered*.
+
+        Kept per pair of sets (there are a few dozen): the reason, a Message, is a value that nobody changes,
+        shared by the pairs with the same kinds.
+        """
+        asked = sorted(set(wanted))
         if not asked:
             return None
-        covered = [kind for kind in asked if kind in supporting.support_kinds]
-        missed = [kind for kind in asked if kind not in supporting.support_kinds]
+        covered = [kind for kind in asked if kind in offered]
+        missed = [kind for kind in asked if kind not in offered]
         kinds = {"offered": Labels("support_kind", tuple(covered)), "missed": Labels("support_kind", tuple(missed))}
         if not missed:
             reason = self.message("Offers the support asked for: %(offered)s.",
@@ -149,22 +194,23 @@ class Wishes(BuiltinPlugin):
         return len(covered) / len(asked), reason, False
 
     def _terms(self, requesting, supporting):
-        negations = {word.strip().lower() for word in self.config["negations"]}
+        if not requesting.wishes:
+            return None
+        wishes = self._mentions(requesting.wishes)
+        if not any(wishes):
+            return None
+        answers = self._mentions(supporting.preferences) if supporting.preferences else (None,) * len(wishes)
         met, unmentioned, conflicts = [], [], []
-        for group in self.config["terms"]:
-            wish = _mention(requesting.wishes, group, negations)
+        for wish, answer in zip(wishes, answers):
             if wish is None:
                 continue
-            answer = _mention(supporting.preferences, group, negations)
             if answer is None:
-                unmentioned.append(str(wish))
+                unmentioned.append(wish.quoted)
             elif answer.negated == wish.negated:
-                met.append(f"{wish} ↔ {answer}")
+                met.append(f"{wish.quoted} ↔ {answer.quoted}")
             else:
-                conflicts.append(f"{wish} ↔ {answer}")
-        asked = len(met) + len(unmentioned) + len(conflicts)
-        if not asked:
-            return None
+                conflicts.append(f"{wish.quoted} ↔ {answer.quoted}")
         reason = self.message(TERM_TEXTS[bool(met), bool(unmentioned), bool(conflicts)], met=met,
                               unmentioned=unmentioned, conflicts=conflicts)
-        return len(met) / asked, reason, bool(conflicts) and self.config["veto_on_conflict"]
+        asked = len(met) + len(unmentioned) + len(conflicts)
+        return len(met) / asked, reason, bool(conflicts) and self._veto_on_conflict

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from datetime import date
+from operator import itemgetter
 
 from sqlalchemy import select
 
@@ -47,12 +48,11 @@ def suggest(requesting: Family, limit: int = 10, today: date | None = None,
     if "matching" not in policy.kinds():
         raise Conflict("this municipality's policy enables no matching plugin")
     available = (Family.kind == V.SUPPORTING) & Family.status.in_((V.AVAILABLE, V.MATCHED))
-    candidates = dict(db.session.execute(select(Family.id, Family.display_name).where(available)).all())
     mine = facts_module.family(requesting, today)
     facts = facts_module.matching_facts(select(Family.id).where(available), today)
     # a family with no room at all could not be matched anyway (the match service refuses it);
     # how much room is enough for this family is the capacity plugin's to judge
-    ids = sorted(i for i in candidates if (facts[i].capacity_children or 0) > facts[i].children_placed)
+    ids = sorted(i for i, f in facts.items() if (f.capacity_children or 0) > f.children_placed)
     scored = policy.call_many("koppel_match_score", [
         {"requesting": mine, "supporting": facts[i], "today": today} for i in ids])
     ranked = []
@@ -60,13 +60,27 @@ def suggest(requesting: Family, limit: int = 10, today: date | None = None,
         components = _components(results)
         if components is None:
             continue
-        weight = sum(c.weight for _, c in components)
-        score = sum(c.score * c.weight for _, c in components) / weight if weight else 0.0
-        ranked.append((-round(score, 4), family_id, components))
-    ranked.sort(key=lambda r: r[:2])
-    return [Suggestion(family_id, candidates[family_id], -negative, [_component(plugin, c, language)
-                                                                     for plugin, c in components])
-            for negative, family_id, components in ranked[:limit]]
+        weight = total = 0.0
+        for _, c in components:
+            weight += c.weight
+            total += c.score * c.weight
+        ranked.append((-round(total / weight if weight else 0.0, 4), family_id, components))
+    ranked.sort(key=itemgetter(0, 1))
+    return [Suggestion(family_id, name, -negative, [_component(plugin, c, language) for plugin, c in components])
+            for negative, family_id, components, name in _named(ranked, limit, available)]
+
+
+def _named(ranked: list, limit: int, available) -> list[tuple]:
+    """The first *limit* of *ranked* with their display names, read for those alone (not for every candidate);
+    one that is no longer a candidate by now is passed over."""
+    chosen, position = [], 0
+    while len(chosen) < limit and position < len(ranked):
+        batch = ranked[position:position + limit - len(chosen)]
+        position += len(batch)
+        names = dict(db.session.execute(select(Family.id, Family.display_name).where(
+            available, Family.id.in_([family_id for _, family_id, _ in batch]))).all())
+        chosen += [(*r, names[r[1]]) for r in batch if r[1] in names]
+    return chosen
 
 
 def _component(plugin: str, component: ScoreComponent, language: str) -> dict:

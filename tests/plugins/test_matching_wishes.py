@@ -1,7 +1,12 @@
+from dataclasses import replace
+
 import pytest
 from marshmallow import ValidationError
 
+from core.policy.manager import build_manager
 from core.policy.types import PersonFacts, ScoreComponent
+from plugins._matching import component
+from plugins.matching_wishes import Wishes
 from tests.plugins.conftest import TODAY, family, in_english, nl
 
 
@@ -117,3 +122,37 @@ def test_invalid_configuration_names_the_field(hook, config, field):
     with pytest.raises(ValidationError) as raised:
         hook({"matching.wishes": config})
     assert field in raised.value.messages
+
+
+def test_the_first_mention_of_a_group_is_its_earliest_term_the_first_listed_on_a_tie(hook):
+    config = {"terms": [["pet", "pets", "hond"], ["tuin", "tuin en hond"]]}
+    requesting = family(wishes="Een hond of pets? Graag een tuin en hond.")
+    other = supporting(preferences="Geen pets, maar een tuin en hond.")
+    (component,) = score(hook, requesting, other, **config)
+    assert (component.score, component.reason) == (
+        0.5, 'Wishes met in the preferences: "tuin" ↔ "tuin"; in conflict: "hond" ↔ "Geen pets".')
+
+
+def test_each_text_is_read_once_by_a_plugin_and_judged_the_same_every_time(hook):
+    plugin = build_manager({"matching.wishes": {}}).get_plugin("matching.wishes")
+    requesting = family(support_kinds=frozenset({"day_part_care"}), wishes="Rookvrij, geen huisdieren.")
+    others = [replace(supporting(support_kinds=frozenset({"day_part_care"} if n % 2 else ()),
+                                 preferences=("Wij hebben een hond.", "Rookvrij huis, geen huisdieren.")[n % 2]), id=n)
+              for n in range(2, 12)]
+    first = [plugin.koppel_match_score(requesting=requesting, supporting=o, today=TODAY) for o in others]
+    again = [plugin.koppel_match_score(requesting=requesting, supporting=o, today=TODAY) for o in others]
+    fresh = [build_manager({"matching.wishes": {}}).get_plugin("matching.wishes").koppel_match_score(
+        requesting=requesting, supporting=o, today=TODAY) for o in others]
+    assert first == again == fresh
+    assert plugin._mentions.cache_info().misses == 3  # the wishes and the two preferences
+    assert [c.score for c in first[0]] == [0.0, 0.0] and [c.score for c in first[1]] == [1.0, 1.0]
+
+
+@pytest.mark.parametrize(("given", "kept"), [
+    (0.66666, 0.667), (0.9996, 1.0), (0.0004, 0.0), (1, 1.0), (0, 0.0), (1.5, 1.0), (-0.2, 0.0), (-0.0, 0.0),
+    (float("inf"), 1.0), (float("-inf"), 0.0), (float("nan"), 0.0)])
+def test_a_component_score_is_clamped_and_rounded(given, kept):
+    made = component(Wishes({"weight": 2}), given, "reason", share=0.5)
+    assert made == ScoreComponent("matching.wishes", kept, 1.0, "reason")
+    assert str(made.score) == str(kept) and type(made.score) is float  # not -0.0, not nan
+    assert replace(made, veto=True).veto and hash(made) == hash(ScoreComponent("matching.wishes", kept, 1.0, "reason"))
