@@ -156,8 +156,8 @@ def check_terms(terms: MatchTerms, active_on: date, planned_end_on: date, freque
     return problems
 
 
-def transition(match: Match, to: str, on: date, reason: str | None = None, **facts) -> Match:
-    """Move *match* to state *to* on date *on* (409 when the lifecycle does not allow it)."""
+def check_step(match: Match, to: str) -> None:
+    """409 when the lifecycle does not let *match* move to *to*."""
     if to not in ALLOWED[match.state]:
         allowed = tuple(sorted(ALLOWED[match.state]))
         params = {"state": Label("match_state", match.state), "to": Label("match_state", to),
@@ -167,6 +167,11 @@ def transition(match: Match, to: str, on: date, reason: str | None = None, **fac
                                    params, code="step_not_allowed"))
         raise Conflict(Message("The match is at the step %(state)s and cannot move to %(to)s; it can move to "
                                "%(allowed)s.", params, code="step_not_allowed"))
+
+
+def transition(match: Match, to: str, on: date, reason: str | None = None, **facts) -> Match:
+    """Move *match* to state *to* on date *on* (409 when the lifecycle does not allow it)."""
+    check_step(match, to)
     previous = [getattr(match, DATE_OF[s]) for s in V.MATCH_STATES if getattr(match, DATE_OF[s]) is not None]
     if previous and on < max(previous):
         raise ValidationError({"on": [Message("May not lie before the previous step (%(previous)s).",

@@ -34,11 +34,15 @@ from core.programme.models import Decision, Family
 MIN_REASON_WORDS, MIN_REASON_CHARS = 4, 20
 
 
-def decide(kind: str, family: Family, today: date | None = None) -> Decision:
-    """The policy's decision on *family* now: the stored one when nothing changed, else a new one."""
+def decide(kind: str, family: Family, today: date | None = None, *, policy=None, facts=None) -> Decision:
+    """The policy's decision on *family* now: the stored one when nothing changed, else a new one.
+
+    *policy* and *facts* may be given when the caller has them already (the gate asks twice per family).
+    """
     today = today or date.today()
-    policy = service.current(family.tenant_id)
-    outcome, findings = policy_decide.evaluate(kind, policy, facts_module.family(family, today), today)
+    policy = policy or service.current(family.tenant_id)
+    facts = facts or facts_module.family(family, today)
+    outcome, findings = policy_decide.evaluate(kind, policy, facts, today)
     previous = decisions.latest(family, kind)
     if previous is not None and decisions.same(previous, kind, outcome, findings, policy.version or None):
         return previous
@@ -138,8 +142,11 @@ class Gate:
 def gate(requesting: Family, supporting: Family, today: date | None = None) -> Gate:
     """Whether *requesting* and *supporting* may be matched now, by the policy in force."""
     found = Gate()
+    today = today or date.today()
+    policy = service.current(requesting.tenant_id)
+    facts = facts_module.families([requesting.id, supporting.id], today)
     for family, kind in ((requesting, "eligibility"), (requesting, "screening"), (supporting, "screening")):
-        decision = decide(kind, family, today)
+        decision = decide(kind, family, today, policy=policy, facts=facts[family.id])
         if decision.outcome == decisions.GOOD[kind] or (family is requesting and kind == "screening"
                                                         and decisions.no_rule_applies(decision)):
             continue

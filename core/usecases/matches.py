@@ -102,8 +102,7 @@ def activate(match_id: int, data: dict, check_version, override_reason: str | No
 def activate_match(match: Match, data: dict, override_reason: str | None = None) -> Match:
     """The policy is asked again (a VOG may have expired during the trial) and the agreed terms must lie
     within the policy's match terms."""
-    if match.state != V.TRIAL:  # the lifecycle's own refusal, before the policy is asked
-        matches.transition(match, V.ACTIVE, data["on"])
+    matches.check_step(match, V.ACTIVE)  # the lifecycle's own refusal, before the policy is asked
     terms = agreed_terms(match, data)
     overrides = _check_gate(match.requesting_family, match.supporting_family, V.ACTIVE, override_reason)
     matches.transition(match, V.ACTIVE, data["on"], data.get("reason"), agreement=data["agreement"], **terms)
