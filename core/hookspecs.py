@@ -131,9 +131,12 @@ def koppel_match_score(requesting: FamilyFacts, supporting: FamilyFacts,
     :param supporting: :class:`~core.policy.types.FamilyFacts` of a supporting family.
     :param today: the date of the suggestion.
     :return: a :class:`~core.policy.types.ScoreComponent` (a score from 0 to
-        1, its weight, and the reason, a message; ``veto=True`` rules the
-        pair out), a list of them, or None when the facts to judge the pair
-        are not recorded.
+        1, its weight, and the reason, a message or a function of no
+        arguments that returns one; ``veto=True`` rules the pair out), a
+        list of them, or None when the facts to judge the pair are not
+        recorded. A function is called only for the pairs shown: most of
+        the thousands of pairs scored are never read, so a plugin saves
+        building their words.
 
     Results are **collected**; the suggestions are ranked by the weighted mean
     of all components, vetoed pairs left out.

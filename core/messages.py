@@ -19,8 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 
+from babel import Locale
 from babel.support import NullTranslations, Translations
 
 LANGUAGES = ("nl", "en")
@@ -156,25 +157,47 @@ def label(vocabulary: str, code: str, language: str | None = None) -> str:
 
 def format_value(value, language: str) -> str:
     """A parameter as the reader expects it: dates, euros and numbers by Babel, codes by their label."""
+    if isinstance(value, list):
+        value = tuple(value)
+    try:
+        return _formatted(type(value), value, language)
+    except TypeError:  # unhashable (a dict in a list): formatted afresh
+        return _format(value, language)
+
+
+@lru_cache(maxsize=8192)
+def _formatted(kind: type, value, language: str) -> str:
+    """:func:`_format`, remembered: the same values come back in every suggestion and decision.
+    *kind* keeps equal values of different types apart (``1``, ``1.0``, ``True``)."""
+    return _format(value, language)
+
+
+@cache
+def _locale(language: str) -> Locale:
+    return Locale.parse(language)
+
+
+def _format(value, language: str) -> str:
     from babel import numbers
     from babel.dates import format_date
     from babel.lists import format_list
 
     if isinstance(value, bool) or value is None:
         return str(value)
+    locale = _locale(language)
     if isinstance(value, date):
-        return format_date(value, format="long", locale=language)
+        return format_date(value, format="long", locale=locale)
     if isinstance(value, Decimal):
-        return numbers.format_currency(value, "EUR", locale=language)
+        return numbers.format_currency(value, "EUR", locale=locale)
     if isinstance(value, (int, float)):
-        return numbers.format_decimal(value, locale=language)
+        return numbers.format_decimal(value, locale=locale)
     if isinstance(value, Label):
         return label(value.vocabulary, value.code, language)
     if isinstance(value, Labels):
         return format_list([label(value.vocabulary, c, language) for c in value.codes], style=value.style,
-                           locale=language)
-    if isinstance(value, (list, tuple)):
-        return format_list([format_value(v, language) for v in value], locale=language)
+                           locale=locale)
+    if isinstance(value, tuple):
+        return format_list([format_value(v, language) for v in value], locale=locale)
     return str(value)
 
 

@@ -5,7 +5,9 @@ whose ``criterion`` is the plugin's name, whose ``weight`` comes from the
 plugin's configuration, and whose ``score`` lies between 0 and 1 (rounded to
 three decimals, so that a coordinator sees the same number the ranking used).
 Its ``reason`` is a message (``plugin.message(...)``), shown in the reader's
-language; it says what fits and what does not. Whether the component rules
+language; it says what fits and what does not. The built-in plugins give a
+function that makes the message (``lambda: self.message(...)``): it is called
+only for the suggestions shown, not for the thousands of pairs scored. Whether the component rules
 the pair out is its ``veto``, not part of the words: a vetoed pair is left out
 of the suggestions altogether.
 
@@ -20,6 +22,7 @@ skipped.
 from __future__ import annotations
 
 import dataclasses
+from functools import wraps
 
 from marshmallow import fields, validate
 
@@ -61,3 +64,23 @@ def component(plugin, score: float, reason: Message, veto: bool = False, share: 
         made.__dict__.update(criterion=plugin.name, score=score, weight=weight, reason=reason, veto=veto)
         return made
     return ScoreComponent(plugin.name, score, weight, reason, veto)
+
+
+def per_requesting_family(method):
+    """``method(self, family)``, remembered for the last plugin and family it was given (by identity).
+
+    A suggestion scores the same requesting family's facts against every
+    candidate: what a plugin works out from them alone is worked out once.
+    """
+    remembered = (None, None, None)
+
+    @wraps(method)
+    def wrapper(self, family):
+        nonlocal remembered
+        plugin, facts, value = remembered  # one tuple, read and replaced whole: safe between threads
+        if plugin is not self or facts is not family:
+            value = method(self, family)
+            remembered = (self, family, value)
+        return value
+
+    return wrapper

@@ -18,7 +18,7 @@ from marshmallow import Schema, fields
 
 from core.plugin_toolkit import N_, hookimpl
 from plugins._common import BuiltinPlugin
-from plugins._matching import component, weight_field
+from plugins._matching import component, per_requesting_family, weight_field
 
 #: (singular, plural) per outcome: every child fits, none does, some do; without and with children of unknown age.
 TEXTS = {
@@ -70,16 +70,24 @@ class ChildrenAges(BuiltinPlugin):
     @hookimpl
     def koppel_match_score(self, requesting, supporting, today):
         low, high = supporting.capacity_age_min, supporting.capacity_age_max
-        ages = sorted(c.age for c in requesting.children if c.age is not None)
+        ages = self._ages(requesting)
         if (low is None and high is None) or not ages:
             return None
         inside = [a for a in ages if (low is None or a >= low) and (high is None or a <= high)]
         outside = [a for a in ages if a not in inside]
+        veto = not inside and self.config["veto_when_none_fits"]
+        return component(self, len(inside) / len(ages),
+                         lambda: self._reason(requesting, ages, inside, outside, low, high), veto=veto)
+
+    @per_requesting_family
+    def _ages(self, family) -> list[int]:
+        """The known ages of *family*'s children, youngest first."""
+        return sorted(c.age for c in family.children if c.age is not None)
+
+    def _reason(self, requesting, ages: list[int], inside: list[int], outside: list[int], low, high):
         unknown = len(requesting.children) - len(ages)
         outcome = "all" if not outside else "none" if not inside else "some"
         singular, plural = TEXTS[outcome, bool(unknown)]
         n = len(inside) if outcome == "some" else len(ages)
-        reason = self.message(singular, plural=plural, n=n, total=len(ages), ages=ages, inside=inside,
-                              outside=outside, range=age_range(low, high), unknown=unknown)
-        veto = not inside and self.config["veto_when_none_fits"]
-        return component(self, len(inside) / len(ages), reason, veto=veto)
+        return self.message(singular, plural=plural, n=n, total=len(ages), ages=ages, inside=inside,
+                            outside=outside, range=age_range(low, high), unknown=unknown)

@@ -20,7 +20,7 @@ from marshmallow import Schema, fields
 
 from core.plugin_toolkit import DAY_PARTS, WEEKDAYS, Labels, hookimpl
 from plugins._common import BuiltinPlugin
-from plugins._matching import component, weight_field
+from plugins._matching import component, per_requesting_family, weight_field
 
 
 def _asked(family) -> list[str]:
@@ -29,6 +29,13 @@ def _asked(family) -> list[str]:
     availability = family.availability or {}
     moments = [f"{day}_{part}" for day in WEEKDAYS for part in DAY_PARTS if part in availability.get(day, ())]
     return moments + [flag for flag in ("weekends", "overnight") if getattr(family, flag)]
+
+
+def _offered(family) -> set[str]:
+    """The moments *family* offers, as :func:`_asked` writes them (unknown codes too: nobody asks for those)."""
+    moments = {f"{day}_{part}" for day, parts in (family.availability or {}).items() for part in parts}
+    moments.update(flag for flag in ("weekends", "overnight") if getattr(family, flag))
+    return moments
 
 
 class AvailabilityOverlap(BuiltinPlugin):
@@ -50,23 +57,30 @@ class AvailabilityOverlap(BuiltinPlugin):
 
     @hookimpl
     def koppel_match_score(self, requesting, supporting, today):
-        asked = _asked(requesting)
+        asked = self._asked(requesting)
         if not asked:
             return None
-        offered = set(_asked(supporting))
+        offered = _offered(supporting)
         covered = [m for m in asked if m in offered]
+        if len(covered) == len(asked):
+            return component(self, 1.0, lambda: self._reason(asked, covered, []))
         missed = [m for m in asked if m not in offered]
         veto = any(flag in missed and self.config[f"veto_{flag}_not_offered"] for flag in ("weekends", "overnight"))
+        return component(self, len(covered) / len(asked), lambda: self._reason(asked, covered, missed), veto=veto)
+
+    @per_requesting_family
+    def _asked(self, family) -> list[str]:
+        return _asked(family)
+
+    def _reason(self, asked: list[str], covered: list[str], missed: list[str]):
         moments = {"offered": Labels("availability", tuple(covered)), "missed": Labels("availability", tuple(missed))}
         if not missed:
-            reason = self.message("Offers the moment asked for: %(offered)s.",
-                                  plural="Offers all %(n)s moments asked for: %(offered)s.", n=len(asked), **moments)
-        elif not covered:
-            reason = self.message("Does not offer the moment asked for: %(missed)s.",
-                                  plural="Offers none of the %(n)s moments asked for: %(missed)s.", n=len(asked),
-                                  **moments)
-        else:
-            reason = self.message("Offers %(n)s of the %(total)s moments asked for: %(offered)s; not %(missed)s.",
-                                  plural="Offers %(n)s of the %(total)s moments asked for: %(offered)s; not "
-                                         "%(missed)s.", n=len(covered), total=len(asked), **moments)
-        return component(self, len(covered) / len(asked), reason, veto=veto)
+            return self.message("Offers the moment asked for: %(offered)s.",
+                                plural="Offers all %(n)s moments asked for: %(offered)s.", n=len(asked), **moments)
+        if not covered:
+            return self.message("Does not offer the moment asked for: %(missed)s.",
+                                plural="Offers none of the %(n)s moments asked for: %(missed)s.", n=len(asked),
+                                **moments)
+        return self.message("Offers %(n)s of the %(total)s moments asked for: %(offered)s; not %(missed)s.",
+                            plural="Offers %(n)s of the %(total)s moments asked for: %(offered)s; not %(missed)s.",
+                            n=len(covered), total=len(asked), **moments)

@@ -45,7 +45,7 @@ class CapacityLeft(BuiltinPlugin):
         placed = supporting.children_placed
         room = capacity - placed
         if room <= 0:
-            return component(self, 0.0, self.message(
+            return component(self, 0.0, lambda: self.message(
                 "No room left: the supporting family takes %(n)s child and already has %(placed)s placed.",
                 plural="No room left: the supporting family takes %(n)s children and already has %(placed)s placed.",
                 n=capacity, placed=placed), veto=True)
@@ -53,13 +53,13 @@ class CapacityLeft(BuiltinPlugin):
         if not need:
             return None
         if room >= need:
-            return component(self, 1.0, self.message(
+            return component(self, 1.0, lambda: self.message(
                 "Room enough: the requesting family has %(n)s child, the supporting family has room for %(room)s "
                 "more.",
                 plural="Room enough: the requesting family has %(n)s children, the supporting family has room for "
                        "%(room)s more.", n=need, room=room))
         # short of room: the requesting family has at least two children
-        return component(self, room / need, self.message(
+        return component(self, room / need, lambda: self.message(
             "Room for only %(room)s more: the requesting family has %(n)s children.",
             plural="Room for only %(room)s more: the requesting family has %(n)s children.", n=need, room=room),
             veto=self.config["veto_when_short"])

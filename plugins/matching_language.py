@@ -15,7 +15,7 @@ from marshmallow import Schema, fields
 
 from core.plugin_toolkit import Labels, hookimpl
 from plugins._common import BuiltinPlugin
-from plugins._matching import component, score_field, weight_field
+from plugins._matching import component, per_requesting_family, score_field, weight_field
 
 
 def _names(codes) -> Labels:
@@ -46,31 +46,33 @@ class SharedLanguage(BuiltinPlugin):
             return frozenset({"nl"}), True
         return listed, False
 
+    _spoken = per_requesting_family(_languages)
+
     @hookimpl
     def koppel_match_score(self, requesting, supporting, today):
-        (spoken_r, assumed_r), (spoken_s, assumed_s) = self._languages(requesting), self._languages(supporting)
+        (spoken_r, assumed_r), (spoken_s, assumed_s) = self._spoken(requesting), self._languages(supporting)
         if not spoken_r or not spoken_s:
             return None
         shared = spoken_r & spoken_s
+        score = 1.0 if shared else self.config["no_shared_score"]
+        return component(self, score, lambda: self._reason(spoken_r, assumed_r, spoken_s, assumed_s, shared))
+
+    def _reason(self, spoken_r: frozenset, assumed_r: bool, spoken_s: frozenset, assumed_s: bool, shared: frozenset):
         if shared:
             if assumed_r and assumed_s:
-                reason = self.message("Neither family lists a language; both are taken to speak Dutch.")
-            elif assumed_r:
-                reason = self.message("Both families speak Dutch (the requesting family lists no language; Dutch is "
-                                      "assumed).")
-            elif assumed_s:
-                reason = self.message("Both families speak Dutch (the supporting family lists no language; Dutch is "
-                                      "assumed).")
-            else:
-                reason = self.message("Both families speak %(languages)s.", languages=_names(shared))
-            return component(self, 1.0, reason)
+                return self.message("Neither family lists a language; both are taken to speak Dutch.")
+            if assumed_r:
+                return self.message("Both families speak Dutch (the requesting family lists no language; Dutch is "
+                                    "assumed).")
+            if assumed_s:
+                return self.message("Both families speak Dutch (the supporting family lists no language; Dutch is "
+                                    "assumed).")
+            return self.message("Both families speak %(languages)s.", languages=_names(shared))
         if assumed_r:
-            reason = self.message("No shared language: the supporting family speaks %(supporting)s; the requesting "
-                                  "family lists no language (Dutch is assumed).", supporting=_names(spoken_s))
-        elif assumed_s:
-            reason = self.message("No shared language: the requesting family speaks %(requesting)s; the supporting "
-                                  "family lists no language (Dutch is assumed).", requesting=_names(spoken_r))
-        else:
-            reason = self.message("No shared language: the requesting family speaks %(requesting)s, the supporting "
-                                  "family %(supporting)s.", requesting=_names(spoken_r), supporting=_names(spoken_s))
-        return component(self, self.config["no_shared_score"], reason)
+            return self.message("No shared language: the supporting family speaks %(supporting)s; the requesting "
+                                "family lists no language (Dutch is assumed).", supporting=_names(spoken_s))
+        if assumed_s:
+            return self.message("No shared language: the requesting family speaks %(requesting)s; the supporting "
+                                "family lists no language (Dutch is assumed).", requesting=_names(spoken_r))
+        return self.message("No shared language: the requesting family speaks %(requesting)s, the supporting "
+                            "family %(supporting)s.", requesting=_names(spoken_r), supporting=_names(spoken_s))

@@ -80,31 +80,31 @@ class Proximity(BuiltinPlugin):
             km = great_circle_km(requesting.latitude, requesting.longitude, supporting.latitude, supporting.longitude)
             return self._by_distance(round(km, 3))  # to the metre, so that a boundary is not missed by a rounding error
         if requesting.neighbourhood_code and requesting.neighbourhood_code == supporting.neighbourhood_code:
-            return component(self, 1.0, self.message("Both families live in neighbourhood %(neighbourhood)s.",
-                                                     neighbourhood=requesting.neighbourhood_code))
+            return component(self, 1.0, lambda: self.message("Both families live in neighbourhood %(neighbourhood)s.",
+                                                             neighbourhood=requesting.neighbourhood_code))
         district_r, district_s = _district(requesting), _district(supporting)
         if district_r and district_s:
             if district_r == district_s:
-                return component(self, self.config["same_district_score"], self.message(
+                return component(self, self.config["same_district_score"], lambda: self.message(
                     "Both families live in district %(district)s, in different neighbourhoods.", district=district_r))
-            return component(self, 0.0, self.message(
+            return component(self, 0.0, lambda: self.message(
                 "The families live in different districts (%(requesting)s and %(supporting)s).",
                 requesting=district_r, supporting=district_s))
         return None
 
     def _by_distance(self, km: float):
         near, far, veto_beyond = self.config["near_km"], self.config["far_km"], self.config["veto_beyond_km"]
+        score = 1.0 if km <= near else 0.0 if km >= far else (far - km) / (far - near)
+        return component(self, score, lambda: self._distance_reason(km, near, far),
+                         veto=veto_beyond is not None and km > veto_beyond)
+
+    def _distance_reason(self, km: float, near: float, far: float):
         distances = {"km": round(km, 1), "near": near, "far": far}  # numbers, written by Babel in the reader's locale
         if km <= near:
-            score = 1.0
-            reason = self.message("The families live %(km)s km apart as the crow flies, within %(near)s km.",
-                                  **distances)
-        elif km >= far:
-            score = 0.0
-            reason = self.message("The families live %(km)s km apart as the crow flies: %(far)s km or more.",
-                                  **distances)
-        else:
-            score = (far - km) / (far - near)
-            reason = self.message("The families live %(km)s km apart as the crow flies, between %(near)s and "
-                                  "%(far)s km.", **distances)
-        return component(self, score, reason, veto=veto_beyond is not None and km > veto_beyond)
+            return self.message("The families live %(km)s km apart as the crow flies, within %(near)s km.",
+                                **distances)
+        if km >= far:
+            return self.message("The families live %(km)s km apart as the crow flies: %(far)s km or more.",
+                                **distances)
+        return self.message("The families live %(km)s km apart as the crow flies, between %(near)s and %(far)s km.",
+                            **distances)

@@ -277,3 +277,28 @@ def test_reaching_waiting_or_available_asks_the_policy(client, world):
     for family, kind, outcome in ((requesting, "eligibility", "eligible"), (supporting, "screening", "passed")):
         decisions = client.get(f"/api/v1/aalten/families/{family}/decisions", headers=coordinator).get_json()
         assert [(d["kind"], d["outcome"]) for d in decisions] == [(kind, outcome)]
+
+
+def test_a_reason_is_made_only_when_shown_and_a_failing_one_does_not_sink_the_suggestion(caplog):
+    from core.messages import Message
+    from core.policy.suggestions import _component
+    from core.policy.types import ScoreComponent
+
+    made = []
+
+    def reason():
+        made.append(1)
+        return Message("Both families speak %(languages)s.", {"languages": "Dutch"})
+
+    component = ScoreComponent("matching.language", 1.0, 1.0, reason)
+    assert made == []
+    shown = _component("matching.language", component, "en")
+    assert (made, shown["reason"], shown["message"]["text"]) == ([1], "Both families speak Dutch.",
+                                                                 "Both families speak %(languages)s.")
+
+    def broken():
+        raise ValueError("no words")
+
+    shown = _component("matching.language", ScoreComponent("matching.language", 0.5, 1.0, broken), "en")
+    assert (shown["score"], shown["reason"], "message" in shown) == (0.5, "matching.language", False)
+    assert "failed to word the reason" in caplog.text

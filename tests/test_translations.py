@@ -99,3 +99,19 @@ def test_the_app_serves_the_translations(app, lang, html_lang, button):
     page = client.get("/login").get_data(as_text=True)
     assert f'<html lang="{html_lang}">' in page
     assert f'<button type="submit">{button}</button>' in page
+
+
+def test_formatted_values_are_remembered_apart_by_type_and_language():
+    from datetime import date
+    from decimal import Decimal
+
+    from core.messages import Labels, format_value
+
+    cases = [(True, "True", "True"), (1, "1", "1"), (1.5, "1,5", "1.5"), (22000, "22.000", "22,000"),
+             (Decimal("22000"), "€\xa022.000,00", "€22,000.00"), (date(2026, 3, 1), "1 maart 2026", "March 1, 2026"),
+             ([3, 7], "3 en 7", "3 and 7"), ((3, 7), "3 en 7", "3 and 7"),
+             (Labels("language", ("nl", "uk")), "Nederlands en Oekraïens", "Dutch and Ukrainian")]
+    for _ in range(2):  # the second time from what was remembered
+        for value, dutch, english in cases:
+            assert (format_value(value, "nl"), format_value(value, "en")) == (dutch, english), value
+    assert format_value([{"a": 1}], "en") == "{'a': 1}"  # unhashable: formatted afresh

@@ -84,12 +84,20 @@ def _named(ranked: list, limit: int, available) -> list[tuple]:
 
 
 def _component(plugin: str, component: ScoreComponent, language: str) -> dict:
-    """A score component as the API shows it: its reason as text in *language*."""
+    """A score component as the API shows it: its reason (made now when the plugin gave a function) as text
+    in *language*."""
+    reason = component.reason
+    if callable(reason):
+        try:
+            reason = reason()
+        except Exception:  # a plugin's fault: the suggestion stands, with the criterion's name for words
+            log.exception("plugin %s failed to word the reason of its score", plugin)
+            reason = component.criterion
     shown = {"criterion": component.criterion, "score": component.score, "weight": component.weight,
-             "reason": render(component.reason, language) if isinstance(component.reason, (Message, str))
-             else str(component.reason), "plugin": plugin}
-    if isinstance(component.reason, Message):
-        shown["message"] = component.reason.as_dict()
+             "reason": render(reason, language) if isinstance(reason, (Message, str)) else str(reason),
+             "plugin": plugin}
+    if isinstance(reason, Message):
+        shown["message"] = reason.as_dict()
     return shown
 
 

@@ -1,9 +1,11 @@
 """The plain, read-only values that hooks receive and return (see :mod:`core.hookspecs`)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import cached_property
 
 from core.messages import Message
 
@@ -53,11 +55,11 @@ class FamilyFacts:
     wishes: str | None = None
     preferences: str | None = None
 
-    @property
+    @cached_property  # facts do not change: worked out once per family, not once per pair scored
     def adults(self) -> tuple[PersonFacts, ...]:
         return tuple(m for m in self.members if m.role == "adult")
 
-    @property
+    @cached_property
     def children(self) -> tuple[PersonFacts, ...]:
         return tuple(m for m in self.members if m.role == "child")
 
@@ -115,7 +117,7 @@ class ScoreComponent:
     criterion: str
     score: float  # 0 (no fit) to 1 (perfect fit)
     weight: float
-    reason: Message | str
+    reason: Message | str | Callable[[], Message | str]  # a function: called only for the pairs shown
     veto: bool = False  # rules the pair out whatever the other scores
 
 

@@ -26,12 +26,17 @@ def hook():
 
 def en(message) -> str:
     """A plugin's message (an explanation, a reason, a cost line) as an English reader sees it."""
-    return render(message, "en")
+    return render(_made(message), "en")
 
 
 def nl(message) -> str:
     """A plugin's message as a Dutch reader sees it."""
-    return render(message, "nl")
+    return render(_made(message), "nl")
+
+
+def _made(message):
+    """A score component's reason may be a function that makes the message (made for the pairs shown)."""
+    return message() if callable(message) else message
 
 
 def in_english(results) -> list:
