@@ -7,13 +7,14 @@ from pathlib import Path
 from flask import Flask, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext
 from marshmallow import ValidationError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core import cache
 from core import config as config_module
-from core import logs, messages, pool
+from core import inputs, logs, messages, pool
 from core.errors import KoppelHTTPError, Unauthenticated
+from core.messages import render as render_message
 from core.extensions import api, babel, csrf, db, limiter, login_manager, migrate
 from tenants import rls
 
@@ -25,9 +26,10 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     app.config.update(config_module.load(app.instance_path, config))
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-    logs.configure(app.config["LOG_LEVEL"], logs.default_format(app.config["KOPPEL_ENV"]))
-    if app.config.get("PROXY_FIX_X_FOR"):
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(app.config["PROXY_FIX_X_FOR"]), x_proto=1)
+    inputs.init_app(app)  # first: the int converter must be in place before any route is added
+    logs.configure(app.config["LOG_LEVEL"], app.config["LOG_FORMAT"])
+    if app.config["PROXY_FIX_X_FOR"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"], x_proto=1)
 
     import core.models  # noqa: F401  (register every model on the metadata)
 
@@ -144,15 +146,50 @@ def _init_errors(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error):
+        message = _http_message(error)
         if is_api_request():
-            return api.handle_http_exception(error)  # keeps webargs' field errors (422)
-        return render(error.code, error.name.lower().replace(" ", "_"), error.description)
+            payload, status, headers = api.handle_http_exception(error)  # keeps webargs' field errors (422)
+            payload.setdefault("error", _http_code(error))
+            if message is not None:
+                payload["message"] = render_message(message)
+                payload.setdefault("params", message.as_dict()["params"])
+            else:
+                payload.setdefault("message", error.description)
+                payload.setdefault("params", {})
+            response = make_response(payload, status, headers)
+        else:
+            response = render(error.code, _http_code(error),
+                              render_message(message) if message is not None else error.description)
+        for name, value in error.get_headers():  # e.g. Allow on a 405
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(ValidationError)
     def validation_error(error):
         db.session.rollback()
-        return render(422, "invalid_input", gettext("The input is not valid"),
+        return render(422, "invalid_input", gettext("The input is not valid"), params={},
                       errors={"json": messages.render_all(error.messages)})
+
+
+def _http_code(error: HTTPException) -> str:
+    return {413: "too_large"}.get(error.code) or error.name.lower().replace(" ", "_")
+
+
+def _http_message(error: HTTPException) -> messages.Message | None:
+    """Koppel's own words for the HTTP errors that the guards on input give (None: Werkzeug's)."""
+    if isinstance(error, MethodNotAllowed):
+        allowed = ", ".join(sorted(error.valid_methods or ()))
+        return messages.Message("This method is not allowed here; allowed: %(allowed)s", {"allowed": allowed},
+                                code="method_not_allowed")
+    if isinstance(error, RequestEntityTooLarge):
+        limit = {"limit": round((request.max_content_length or 0) / 2**20, 1)}
+        if request.blueprint == inputs.IMPORT_BLUEPRINT:
+            return messages.Message("The upload is larger than %(limit)s MB; split the file (for example one file "
+                                    "per sheet, or the families in parts) and import the parts one after the other",
+                                    limit, code="too_large")
+        return messages.Message("The request is larger than %(limit)s MB", limit, code="too_large")
+    return None
 
 
 def _security_headers(response):

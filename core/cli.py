@@ -1,7 +1,11 @@
 """The ``koppel`` command: everything an operator does.
 
 ``koppel db ...`` (Flask-Migrate) is there too; ``koppel init`` is the short
-way to create or upgrade the database.
+way to create or upgrade the database. The commands read the configuration
+of :mod:`core.config` (production unless ``KOPPEL_ENV`` says otherwise).
+An expected failure (a bad setting or option, an unknown slug, refused input,
+a database that cannot be used) is one line on stderr, ``Fout: ... / Error:
+...``, with a non-zero exit status; never a traceback.
 """
 from __future__ import annotations
 
@@ -10,18 +14,75 @@ import sys
 from contextlib import contextmanager
 
 import click
-from flask.cli import FlaskGroup, with_appcontext
+from alembic.util import CommandError as AlembicError
+from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
 from marshmallow import ValidationError
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 
 from core import audit
 from core.auth import passwords
 from core.auth import roles as R
 from core.auth import tokens
 from core.auth.models import ApiToken, Membership, User
+from core.config import ConfigError
 from core.extensions import db
 from tenants import onboarding
 from tenants.models import ACTIVE, SUSPENDED, Consortium, Municipality
+
+
+class CommandError(click.ClickException):
+    """An expected failure: one line on stderr (``Fout: ... / Error: ...``) and exit status 1 (or *exit_code*)."""
+
+    def __init__(self, english: str, dutch: str | None = None, exit_code: int = 1):
+        super().__init__(english)
+        self.dutch, self.exit_code = dutch, exit_code
+
+    def format_message(self) -> str:
+        line = f"Fout: {self.dutch} / Error: {self.message}" if self.dutch else f"Fout / Error: {self.message}"
+        return " ".join(line.split())
+
+    def show(self, file=None) -> None:
+        click.echo(self.format_message(), file=file, err=True)
+
+
+def _one_line(error: Exception) -> CommandError:
+    """The expected *error* of a command as a :class:`CommandError`."""
+    if isinstance(error, ConfigError):
+        return CommandError(error.english, error.dutch)
+    if isinstance(error, click.UsageError):
+        where = error.ctx.command_path if error.ctx else "koppel"
+        return CommandError(f"{error.format_message()} (see {where} --help)", exit_code=error.exit_code)
+    if isinstance(error, click.ClickException):
+        return CommandError(error.format_message(), exit_code=error.exit_code)
+    if isinstance(error, DBAPIError):
+        # the driver's first line: no statement, no parameters, no DETAIL (it may show a key's value)
+        detail = (str(error.orig).strip().splitlines() or [type(error.orig).__name__])[0]
+        return CommandError(f"the database cannot be used ({detail}); check DATABASE_URL, and run koppel init",
+                            f"de database is niet te gebruiken ({detail}); controleer DATABASE_URL en voer koppel init uit")
+    return CommandError(f"the database migration failed: {error}",  # alembic's CommandError
+                        f"de databasemigratie is mislukt: {error}")
+
+
+class KoppelGroup(FlaskGroup):
+    """Flask's command group, with every expected failure as one line (:class:`CommandError`)."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except CommandError:
+            raise
+        except (ConfigError, click.ClickException, DBAPIError, AlembicError) as error:
+            raise _one_line(error) from None
+
+    def list_commands(self, ctx):
+        """For ``--help``: the app's commands too when the configuration allows; otherwise its error, in one line."""
+        try:
+            ctx.ensure_object(ScriptInfo).load_app()
+        except ConfigError as error:
+            _one_line(error).show()
+            return sorted(click.Group.list_commands(self, ctx))
+        return super().list_commands(ctx)
 
 
 def _actor() -> str:
@@ -36,7 +97,7 @@ def _writing():
         db.session.commit()
     except ValidationError as exc:
         db.session.rollback()
-        raise click.ClickException(_format(exc.messages)) from None
+        raise CommandError("; ".join(_format(exc.messages).splitlines())) from None
     except Exception:
         db.session.rollback()
         raise
@@ -50,10 +111,14 @@ def _format(messages, prefix="") -> str:
     return f"{prefix}{messages}"
 
 
+#: Dutch names of what _get looks up.
+_DUTCH = {"municipality": "gemeente", "consortium": "consortium"}
+
+
 def _get(model, slug: str, what: str):
     found = db.session.scalar(select(model).where(model.slug == slug))
     if found is None:
-        raise click.ClickException(f"no {what} with slug '{slug}'")
+        raise CommandError(f"no {what} with slug '{slug}'", f"geen {_DUTCH[what]} met slug '{slug}'")
     return found
 
 
@@ -227,7 +292,8 @@ def token_revoke(prefix):
     with _writing():
         found = db.session.scalars(select(ApiToken).where(ApiToken.prefix.startswith(prefix[:12]))).all()
         if len(prefix) < 8 or len(found) != 1:
-            raise click.ClickException(f"give at least 8 characters that match exactly one token ({len(found)} match)")
+            raise CommandError(f"give at least 8 characters that match exactly one token ({len(found)} match)",
+                               f"geef minstens 8 tekens die bij precies één token passen ({len(found)} passen)")
         tokens.revoke(found[0])
         audit.record("token.revoke", object_type="api_token", object_id=found[0].id, actor=_actor(),
                      tenant_id=found[0].municipality_id)
@@ -271,7 +337,8 @@ def _create_cli_app(**_):
 def main() -> None:
     from core.demo import demo_command
 
-    cli = FlaskGroup(name="koppel", create_app=_create_cli_app, add_default_commands=True,
-                     help="Koppel: steungezinnen programmes for municipalities.")
-    cli.add_command(demo_command)
+    cli = KoppelGroup(name="koppel", create_app=_create_cli_app, add_default_commands=True,
+                      help="Koppel: steungezinnen programmes for municipalities.")
+    for command in (*COMMANDS, demo_command):  # on the group: listed and parsed before the app is made
+        cli.add_command(command)
     cli.main(prog_name="koppel", args=sys.argv[1:])

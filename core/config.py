@@ -1,23 +1,50 @@
 """Configuration from environment variables.
 
 Every setting has a documented default so that the demo runs with nothing
-configured. The README lists them all.
+configured. :data:`SETTINGS` names every variable read here; the README's
+configuration table lists exactly these (``tests/test_config.py`` checks).
+A value that cannot be used is refused with a :class:`ConfigError` that
+names the setting, in one line.
 """
 from __future__ import annotations
 
+import math
 import os
+import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
+
+from limits import parse_many
+from sqlalchemy.engine import make_url
 
 #: The secret shipped for development; refused outside development/testing.
 DEV_SECRET_KEY = "dev-only-not-secret"
 
 ENVIRONMENTS = ("production", "development", "testing")
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+MIB = 1024 * 1024
+
+#: Every environment variable this configuration reads (``LOG_FORMAT`` through :func:`core.logs.default_format`).
+SETTINGS = (
+    "KOPPEL_ENV", "SECRET_KEY", "DATABASE_URL", "MIGRATION_DATABASE_URL", "DATABASE_APP_ROLE", "REDIS_URL",
+    "LOG_LEVEL", "LOG_FORMAT", "SESSION_IDLE_MINUTES", "SESSION_ABSOLUTE_HOURS", "API_TOKEN_DEFAULT_DAYS",
+    "PLUGIN_TIMEOUT_SECONDS", "AUTH_CACHE_SECONDS", "DATABASE_PING_IDLE_SECONDS", "PROXY_FIX_X_FOR",
+    "REQUEST_MAX_BYTES", "IMPORT_MAX_BYTES", "REGISTRATION_LIMIT_PER_IP", "REGISTRATION_LIMIT_PER_MUNICIPALITY",
+)
+
+#: Engine options in every environment: no statement parameters (personal data) in a log line or an error.
+ENGINE_OPTIONS = {"hide_parameters": True}
+
 
 class ConfigError(RuntimeError):
-    """The configuration cannot be used; the message says which setting."""
+    """The configuration cannot be used; the message names the setting (Dutch first when given)."""
+
+    def __init__(self, english: str, dutch: str | None = None):
+        self.english, self.dutch = english, dutch
+        super().__init__(f"{dutch} / {english}" if dutch else english)
 
 
 def _default_database_url(instance_path: str) -> str:
@@ -41,35 +68,51 @@ def _fallback_secret(koppel_env: str, instance_path: str) -> str | None:
 
 def load(instance_path: str, overrides: dict | None = None) -> dict:
     """Build the configuration mapping from the environment and *overrides*."""
+    from core import logs  # it imports ConfigError from here
+
     env = os.environ
     overrides = dict(overrides or {})
     koppel_env = overrides.get("KOPPEL_ENV", env.get("KOPPEL_ENV", "production"))
     if koppel_env not in ENVIRONMENTS:
-        raise ConfigError(f"KOPPEL_ENV must be one of {', '.join(ENVIRONMENTS)}, not {koppel_env!r}")
-    database_url = env.get("DATABASE_URL") or _default_database_url(instance_path)
+        raise ConfigError(f"KOPPEL_ENV must be one of {', '.join(ENVIRONMENTS)}, not {koppel_env!r}",
+                          f"KOPPEL_ENV moet een van {', '.join(ENVIRONMENTS)} zijn, niet {koppel_env!r}")
+    database_url = _database_url(env, "DATABASE_URL", _default_database_url(instance_path))
+    redis_url = _redis_url(env)
+    proxies = _number(env, "PROXY_FIX_X_FOR", "0", ("proxies", "proxy's"))
+    request_max_bytes = _number(env, "REQUEST_MAX_BYTES", str(MIB), ("bytes", "bytes"), minimum=1)
     config = {
         "KOPPEL_ENV": koppel_env,
         "TESTING": koppel_env == "testing",
         "SECRET_KEY": env.get("SECRET_KEY") or _fallback_secret(koppel_env, instance_path),
         "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": dict(ENGINE_OPTIONS),
         # Migrations run as the role that owns the tables; the app does not.
-        "MIGRATION_DATABASE_URL": env.get("MIGRATION_DATABASE_URL") or database_url,
-        "DATABASE_APP_ROLE": env.get("DATABASE_APP_ROLE", "koppel_app"),
+        "MIGRATION_DATABASE_URL": _database_url(env, "MIGRATION_DATABASE_URL", database_url),
+        "DATABASE_APP_ROLE": _role(env),
         # Pooled connections are pinged at checkout only after this long idle (core/pool.py).
         "DATABASE_PING_IDLE_SECONDS": _seconds(env, "DATABASE_PING_IDLE_SECONDS", "10"),
-        "REDIS_URL": env.get("REDIS_URL") or None,
-        "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
+        "REDIS_URL": redis_url,
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
         # Public registration: per client IP, and per municipality (against floods from many addresses).
-        "REGISTRATION_LIMIT_PER_IP": env.get("REGISTRATION_LIMIT_PER_IP", "10 per hour"),
-        "REGISTRATION_LIMIT_PER_MUNICIPALITY": env.get("REGISTRATION_LIMIT_PER_MUNICIPALITY", "200 per day"),
+        "REGISTRATION_LIMIT_PER_IP": _rate_limit(env, "REGISTRATION_LIMIT_PER_IP", "10 per hour"),
+        "REGISTRATION_LIMIT_PER_MUNICIPALITY": _rate_limit(env, "REGISTRATION_LIMIT_PER_MUNICIPALITY", "200 per day"),
+        # Trusted proxies in front (core/app.py wraps the app in ProxyFix); None: no proxy.
+        "PROXY_FIX_X_FOR": proxies or None,
+        # The largest request body (Flask's MAX_CONTENT_LENGTH); the import allows IMPORT_MAX_BYTES.
+        "REQUEST_MAX_BYTES": request_max_bytes,
+        "MAX_CONTENT_LENGTH": request_max_bytes,
+        "IMPORT_MAX_BYTES": _number(env, "IMPORT_MAX_BYTES", str(10 * MIB), ("bytes", "bytes"), minimum=1),
         "BABEL_DEFAULT_LOCALE": "nl",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Amsterdam",
         "LANGUAGES": ("nl", "en"),
-        "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
+        "LOG_LEVEL": _log_level(env),
+        "LOG_FORMAT": logs.default_format(koppel_env),
         # Sessions: idle and absolute timeouts; cookies only over HTTPS in production.
-        "SESSION_IDLE_TIMEOUT": timedelta(minutes=int(env.get("SESSION_IDLE_MINUTES", "30"))),
-        "SESSION_ABSOLUTE_TIMEOUT": timedelta(hours=int(env.get("SESSION_ABSOLUTE_HOURS", "12"))),
+        "SESSION_IDLE_TIMEOUT": timedelta(
+            minutes=_number(env, "SESSION_IDLE_MINUTES", "30", ("minutes", "minuten"), minimum=1)),
+        "SESSION_ABSOLUTE_TIMEOUT": timedelta(
+            hours=_number(env, "SESSION_ABSOLUTE_HOURS", "12", ("hours", "uren"), minimum=1)),
         "SESSION_COOKIE_NAME": "koppel_session",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -78,7 +121,9 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         # Login throttling: this many failures within the window lock the account for the window.
         "LOGIN_MAX_FAILURES": 10,
         "LOGIN_FAILURE_WINDOW": timedelta(minutes=15),
-        "API_TOKEN_DEFAULT_DAYS": int(env.get("API_TOKEN_DEFAULT_DAYS", "90")),
+        # core/auth/tokens.py accepts 1 to 366 days.
+        "API_TOKEN_DEFAULT_DAYS": _number(env, "API_TOKEN_DEFAULT_DAYS", "90", ("days", "dagen"),
+                                          minimum=1, maximum=366),
         "AUTH_CACHE_SECONDS": _seconds(env, "AUTH_CACHE_SECONDS", "10"),
         # A policy plugin's hook call that takes longer counts as failed (the decision needs a coordinator).
         "PLUGIN_TIMEOUT_SECONDS": _seconds(env, "PLUGIN_TIMEOUT_SECONDS", "2"),
@@ -92,26 +137,91 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "JSON_SORT_KEYS": False,
     }
     config.update(overrides)
+    # an override adds engine options; it never drops hide_parameters
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = {**config["SQLALCHEMY_ENGINE_OPTIONS"], **ENGINE_OPTIONS}
     if "SQLALCHEMY_DATABASE_URI" in overrides and "MIGRATION_DATABASE_URL" not in overrides:
         config["MIGRATION_DATABASE_URL"] = overrides["SQLALCHEMY_DATABASE_URI"]
     _check(config)
     return config
 
 
-def _seconds(env, name: str, default: str) -> float:
-    value = env.get(name, default)
+def _value(env, name: str, default: str) -> str:
+    """The setting's value; unset or empty means *default*."""
+    return env.get(name, "").strip() or default
+
+
+def _number(env, name: str, default: str, unit: tuple[str, str], *, minimum: int = 0,
+            maximum: int | None = None, whole: bool = True):
+    """*name* as a (whole) number of *unit* (English, Dutch) from *minimum* to *maximum*."""
+    value = _value(env, name, default)
     try:
-        seconds = float(value)
+        number = int(value) if whole else float(value)
     except ValueError:
-        seconds = -1.0
-    if not seconds >= 0:
-        raise ConfigError(f"{name} must be a number of seconds (0 or more), not {value!r}")
-    return seconds
+        number = math.nan
+    if not (math.isfinite(number) and minimum <= number <= (math.inf if maximum is None else maximum)):
+        en, nl = ("a whole number", "een heel aantal") if whole else ("a number", "een aantal")
+        bounds = (f"{minimum} or more", f"{minimum} of meer") if maximum is None else (
+            f"{minimum} to {maximum}", f"{minimum} tot en met {maximum}")
+        raise ConfigError(f"{name} must be {en} of {unit[0]} ({bounds[0]}), not {value!r}",
+                          f"{name} moet {nl} {unit[1]} zijn ({bounds[1]}), niet {value!r}")
+    return number
+
+
+def _seconds(env, name: str, default: str) -> float:
+    return _number(env, name, default, ("seconds", "seconden"), whole=False)
+
+
+def _database_url(env, name: str, default: str) -> str:
+    """A database URL whose driver is installed; the value is not repeated (it may hold a password)."""
+    value = _value(env, name, default)
+    try:
+        make_url(value).get_dialect()
+    except Exception:  # noqa: BLE001 - not a URL, or no such dialect or driver
+        example = "postgresql+psycopg://koppel_app:...@host/koppel, sqlite:///path/koppel.sqlite3"
+        raise ConfigError(f"{name} is not a database URL with an installed driver (such as {example})",
+                          f"{name} is geen database-URL met een geïnstalleerde driver (zoals {example})") from None
+    return value
+
+
+def _redis_url(env) -> str | None:
+    value = _value(env, "REDIS_URL", "")
+    if value and not value.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError("REDIS_URL must start with redis://, rediss:// or unix://",
+                          "REDIS_URL moet beginnen met redis://, rediss:// of unix://")
+    return value or None
+
+
+def _role(env) -> str:
+    value = _value(env, "DATABASE_APP_ROLE", "koppel_app")
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", value):
+        raise ConfigError(f"DATABASE_APP_ROLE must be a PostgreSQL role name (letters, digits, _), not {value!r}",
+                          f"DATABASE_APP_ROLE moet een PostgreSQL-rolnaam zijn (letters, cijfers, _), niet {value!r}")
+    return value
+
+
+def _rate_limit(env, name: str, default: str) -> str:
+    value = _value(env, name, default)
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a rate limit such as '10 per hour', not {value!r}",
+                          f"{name} moet een limiet zijn zoals '10 per hour', niet {value!r}") from None
+    return value
+
+
+def _log_level(env) -> str:
+    value = _value(env, "LOG_LEVEL", "INFO").upper()
+    if value not in LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {value!r}",
+                          f"LOG_LEVEL moet een van {', '.join(LOG_LEVELS)} zijn, niet {value!r}")
+    return value
 
 
 def _check(config: dict) -> None:
     if config["KOPPEL_ENV"] == "production" and config.get("SECRET_KEY") in (None, "", DEV_SECRET_KEY):
         raise ConfigError(
             "SECRET_KEY is missing or is the development default; set SECRET_KEY "
-            "(or KOPPEL_ENV=development for a local run)"
+            "(or KOPPEL_ENV=development for a local run)",
+            "SECRET_KEY ontbreekt of is die voor ontwikkeling; zet SECRET_KEY "
+            "(of KOPPEL_ENV=development om lokaal te werken)",
         )

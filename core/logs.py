@@ -33,6 +33,7 @@ JSON, TEXT = "json", "text"
 FORMATS = (JSON, TEXT)
 
 _handler: logging.StreamHandler | None = None
+_extra: list[logging.Handler] = []  # handlers added with add_handler (the tests' log scan)
 _werkzeug = None
 _format: str | None = None
 
@@ -131,18 +132,36 @@ def configure(level: str = "INFO", fmt: str | None = None) -> None:
     A second call changes the level, and the format only when *fmt* is given."""
     global _handler, _format, _werkzeug
     root = logging.getLogger()
-    root.setLevel(level)
     if _handler is None:
         _handler, _werkzeug = logging.StreamHandler(sys.stderr), _WerkzeugLines()
         _handler.addFilter(_RequestFields())
         _handler.addFilter(_werkzeug)
-        root.handlers[:] = [_handler]
+        root.handlers[:] = [_handler, *_extra]
         fmt = fmt or default_format()
+    _handler.setLevel(level)
+    root.setLevel(min([_handler.level, *(h.level for h in _extra)]))
     if fmt is not None and fmt != _format:
         _handler.setFormatter(formatter(fmt))
         _format = fmt
         isatty = getattr(_handler.stream, "isatty", None)
         _werkzeug.colours = fmt == TEXT and bool(isatty and isatty())
+
+
+def add_handler(handler: logging.Handler) -> None:
+    """Also give every record of *handler*'s level and up to *handler*, after the same filters as the log
+    lines (query strings cut); kept when :func:`configure` runs again. For the tests' log scan."""
+    configure()
+    for log_filter in _handler.filters:
+        handler.addFilter(log_filter)
+    _extra.append(handler)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(min(root.level, handler.level))
+
+
+def formatted(record: logging.LogRecord) -> str:
+    """*record* as the log line shows it (with its traceback, if any)."""
+    return (_handler.formatter if _handler is not None and _handler.formatter else logging.Formatter()).format(record)
 
 
 def current_format() -> str | None:

@@ -21,6 +21,8 @@ from core.extensions import db
 from tenants import onboarding
 from tenants.context import cross_tenant_scope
 
+pytest_plugins = ["tests.log_scan"]
+
 PG_APP_URL = os.environ.get(
     "KOPPEL_TEST_DATABASE_URL", "postgresql+psycopg://koppel_app:koppel_app@127.0.0.1:5432/koppel_test"
 )
@@ -251,3 +253,13 @@ def populate(tenant_id: int, today=None) -> dict:
         evaluation = db.session.scalar(select(Evaluation.id).where(Evaluation.match_id == match.id))
         return {"family": requesting.id, "supporting": supporting.id, "match": match.id, "decision": decision.id,
                 "duplicate_flag": flag, "evaluation": evaluation}
+
+
+def if_match(client, path: str, headers: dict) -> dict:
+    """*headers* with ``If-Match`` for a change at *path* under ``/api/v1/<m>/families/<id>`` or ``.../matches/<id>``:
+    the ETag of that family or match, read now, as a client does (unless *headers* has one already)."""
+    parts = path.split("?")[0].split("/")
+    if "If-Match" in headers or len(parts) < 6 or parts[4] not in ("families", "matches"):
+        return headers
+    tag = client.get("/".join(parts[:6]), headers=headers).headers.get("ETag")
+    return {**headers, "If-Match": tag} if tag else headers

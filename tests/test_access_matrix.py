@@ -54,6 +54,9 @@ def _routes():
     return routes
 
 
+#: A file each framework endpoint serves (the static folder's stylesheet).
+STATIC_FILES = {"static": {"filename": "koppel.css"}}
+
 #: URL variables that are not ``<table>_id`` nor a slug above.
 STATIC = {"year": 2026, "filename": "swagger-ui.css"}
 
@@ -125,7 +128,11 @@ def _check(response, expected, what):
 @pytest.mark.parametrize("rule,endpoint,method", _routes())
 def test_route(app, world, owner_engine, rule, endpoint, method):
     access = _view_access(app, endpoint, method)
-    if endpoint in FRAMEWORK_PUBLIC:
+    if endpoint in FRAMEWORK_PUBLIC:  # public on purpose: anyone gets it, with or without a token
+        url = app.url_map.bind("localhost").build(endpoint, STATIC_FILES.get(endpoint, {}), method=method)
+        for headers in ({}, world.bearer("druten"), world.bearer(R.COORDINATOR)):
+            response = app.test_client().open(url, method=method, headers=headers)
+            assert response.status_code == 200 and response.get_data(), f"{method} {rule}: {response.status_code}"
         return
     assert access is not None, f"{method} {rule} ({endpoint}) declares no access: decorate it with requires() or public"
     api = rule.startswith("/api/")

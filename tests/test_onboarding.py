@@ -142,7 +142,7 @@ def test_the_api_onboards_into_the_admins_own_consortium_only(client, world, app
                         headers=world.bearer(R.CONSORTIUM_ADMIN))
     assert other.status_code == 404
     listed = client.get("/api/v1/consortia/achterhoek/municipalities", headers=world.bearer(R.CONSORTIUM_ADMIN))
-    assert [m["slug"] for m in listed.json] == ["aalten", "berkelland", "lochem"]
+    assert [m["slug"] for m in listed.json["items"]] == ["aalten", "berkelland", "lochem"]
 
 
 def test_the_api_names_each_wrong_field(client, world, app, owner_engine):

@@ -282,7 +282,10 @@ def said(monkeypatch) -> list[Message]:
                     hook.koppel_screening(family=family, today=TODAY)
             elif cls.kind == "matching":
                 for requesting, supporting in PAIRS:
-                    hook.koppel_match_score(requesting=requesting, supporting=supporting, today=TODAY)
+                    for result in hook.koppel_match_score(requesting=requesting, supporting=supporting, today=TODAY):
+                        for component in result if isinstance(result, list) else [result]:
+                            if callable(component.reason):  # made when shown, as a suggestion does
+                                component.reason()
             elif cls.kind == "report_format":
                 hook.koppel_render_report(report=REPORT, media_format=cls.media_format)
             elif cls.kind == "funding":

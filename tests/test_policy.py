@@ -10,7 +10,7 @@ from core.policy import service
 from core.programme.models import Evaluation
 from tenants.context import tenant_scope
 
-from tests.conftest import OPEN_POLICY
+from tests.conftest import OPEN_POLICY, if_match
 
 POVERTY_120 = {"eligibility.poverty": {"percentage": 120}, "eligibility.exclusions": {}}
 NO_CONDITIONS = {"eligibility.no_conditions": {}, "eligibility.exclusions": {}}
@@ -48,7 +48,7 @@ def test_two_municipalities_decide_differently_on_the_same_facts(client, world):
     assert poverty["facts"]["income"] == 2000 and poverty["facts"]["threshold"] == 1680
     assert "ligt boven de grens" in poverty["explanation"]  # Dutch first: no Accept-Language asked for English
     english = client.get(f"/api/v1/aalten/families/{in_aalten}/decisions",
-                         headers={**aalten, "Accept-Language": "en"}).get_json()[0]
+                         headers={**aalten, "Accept-Language": "en"}).get_json()["items"][0]
     assert "above the limit" in next(f for f in english["findings"] if f["rule"] == "eligibility.poverty")["explanation"]
     assert any(f["rule"] == "eligibility.no_conditions" and f["result"] == "met" for f in d["findings"])
 
@@ -65,9 +65,9 @@ def test_a_policy_change_and_a_new_decision_keep_both_in_the_history(client, wor
     assert changed.get_json()["change"]["reconfigured"] == {"eligibility.poverty": {"percentage": [120, 110]}}
     second = client.post(f"/api/v1/aalten/families/{family}/eligibility-decision", headers=coordinator).get_json()
     assert (second["outcome"], second["policy_version"]) == ("not_eligible", 2)  # 1600 > 1540
-    history = client.get(f"/api/v1/aalten/families/{family}/decisions", headers=coordinator).get_json()
+    history = client.get(f"/api/v1/aalten/families/{family}/decisions", headers=coordinator).get_json()["items"]
     assert [(d["outcome"], d["policy_version"]) for d in history] == [("not_eligible", 2), ("eligible", 1)]
-    versions = client.get("/api/v1/aalten/policy/versions", headers=world.bearer(R.TENANT_ADMIN)).get_json()
+    versions = client.get("/api/v1/aalten/policy/versions", headers=world.bearer(R.TENANT_ADMIN)).get_json()["items"]
     assert [v["version"] for v in versions] == [2, 1] and versions[0]["note"] == "Armoedegrens naar 110 %"
 
 
@@ -161,8 +161,9 @@ def test_triage_runs_the_eligibility_plugins(client, world):
     _put(client, world, "aalten", NO_CONDITIONS)
     coordinator = world.bearer(R.COORDINATOR)
     family = _same_family(client, coordinator, "aalten", income=1000)
-    client.post(f"/api/v1/aalten/families/{family}/triage", json={"outcome": "too_heavy_referred"}, headers=coordinator)
-    latest = client.get(f"/api/v1/aalten/families/{family}/decisions", headers=coordinator).get_json()[0]
+    path = f"/api/v1/aalten/families/{family}/triage"
+    client.post(path, json={"outcome": "too_heavy_referred"}, headers=if_match(client, path, coordinator))
+    latest = client.get(f"/api/v1/aalten/families/{family}/decisions", headers=coordinator).get_json()["items"][0]
     assert latest["outcome"] == "not_eligible"
     assert any(f["effect"] == "exclude" and f["result"] == "met" for f in latest["findings"])
 
@@ -181,8 +182,8 @@ def _create(client, headers, body, *statuses):
     family = client.post("/api/v1/aalten/families", json=body, headers=headers)
     assert family.status_code == 201, family.get_json()
     for status in statuses:
-        moved = client.post(f"/api/v1/aalten/families/{family.get_json()['id']}/status", json={"status": status},
-                            headers=headers)
+        path = f"/api/v1/aalten/families/{family.get_json()['id']}/status"
+        moved = client.post(path, json={"status": status}, headers=if_match(client, path, headers))
         assert moved.status_code == 200, moved.get_json()
     return family.get_json()["id"]
 
@@ -224,7 +225,8 @@ def test_an_evaluation_plan_plugin_schedules_the_evaluations(app, client, world)
     supporting_id = world.records["aalten"]["supporting"]  # room for 3, 1 placed
     other = _create(client, coordinator, {"kind": "requesting", "display_name": "Nog een"}, "intake", "waiting")
     for purpose in ("processing", "evaluation_contact"):
-        client.post(f"/api/v1/aalten/families/{other}/consents", headers=coordinator,
+        path = f"/api/v1/aalten/families/{other}/consents"
+        client.post(path, headers=if_match(client, path, coordinator),
                     json={"purpose": purpose, "wording_version": "v1", "given_on": "2026-01-01"})
     match = client.post("/api/v1/aalten/matches", headers=coordinator, json={
         "requesting_family_id": other, "supporting_family_id": supporting_id, "proposed_on": "2026-09-01"}).get_json()
@@ -275,7 +277,7 @@ def test_reaching_waiting_or_available_asks_the_policy(client, world):
     supporting = _create(client, coordinator, {"kind": "supporting", "display_name": "Biedt", "members": [
         {"role": "adult", "first_name": "V", "vog_issued_on": "2026-01-05"}]}, "screening", "available")
     for family, kind, outcome in ((requesting, "eligibility", "eligible"), (supporting, "screening", "passed")):
-        decisions = client.get(f"/api/v1/aalten/families/{family}/decisions", headers=coordinator).get_json()
+        decisions = client.get(f"/api/v1/aalten/families/{family}/decisions", headers=coordinator).get_json()["items"]
         assert [(d["kind"], d["outcome"]) for d in decisions] == [(kind, outcome)]
 
 

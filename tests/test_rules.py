@@ -13,7 +13,7 @@ from core.extensions import db
 from core.programme.models import Decision, Evaluation, Family
 from tenants.context import tenant_scope
 
-from tests.conftest import OPEN_POLICY, enable_policy
+from tests.conftest import OPEN_POLICY, enable_policy, if_match
 
 TODAY = date.today()
 AGO = (TODAY - timedelta(days=90)).isoformat()
@@ -26,8 +26,11 @@ class Api:
         self.client, self.headers = client, world.bearer(token)
 
     def __call__(self, method, path, json=None, headers=None):
-        return self.client.open("/api/v1/aalten" + path, method=method, json=json,
-                                headers={**self.headers, **(headers or {})})
+        """A change of a family or a match carries If-Match (see ``if_match``)."""
+        headers = {**self.headers, **(headers or {})}
+        if method != "GET":
+            headers = if_match(self.client, "/api/v1/aalten" + path, headers)
+        return self.client.open("/api/v1/aalten" + path, method=method, json=json, headers=headers)
 
     def ok(self, method, path, json=None, status=(200, 201), headers=None):
         response = self(method, path, json, headers)
@@ -111,7 +114,7 @@ def test_the_same_with_an_override_and_a_reason_succeeds_and_is_recorded(app, cl
         "proposed", "screening", supporting, REASON)
     assert override["confirmed_by_user_id"] == override["by_user_id"] is not None
     assert match["transitions"][0]["to_state"] == "proposed" and match["transitions"][0]["reason"] == REASON
-    decisions = person.ok("GET", f"/families/{supporting}/decisions")
+    decisions = person.ok("GET", f"/families/{supporting}/decisions")["items"]
     assert decisions[0]["source"] == "override" and decisions[0]["outcome"] == "passed"
     assert decisions[0]["overrides_id"] == decisions[1]["id"] and decisions[1]["source"] == "policy"
     audited = audit_actions(owner_engine, "match.override")
@@ -138,11 +141,11 @@ def test_a_decision_under_an_older_policy_version_is_re_run_before_the_proposal(
     policy(app, world, POVERTY)
     requesting = family(api, household_income=9000, members=[{"role": "adult", "first_name": "Anna"}])
     supporting = family(api, "supporting")
-    old = api.ok("GET", f"/families/{requesting}/decisions")
+    old = api.ok("GET", f"/families/{requesting}/decisions")["items"]
     assert [(d["kind"], d["outcome"], d["policy_version"]) for d in old][:1] == [("eligibility", "not_eligible", 1)]
     policy(app, world, OPEN_POLICY)  # version 2: no conditions
     assert propose(api, requesting, supporting).status_code == 201
-    history = [(d["kind"], d["outcome"], d["policy_version"]) for d in api.ok("GET", f"/families/{requesting}/decisions")
+    history = [(d["kind"], d["outcome"], d["policy_version"]) for d in api.ok("GET", f"/families/{requesting}/decisions")["items"]
                if d["kind"] == "eligibility"]
     assert history[0] == ("eligibility", "eligible", 2) and ("eligibility", "not_eligible", 1) in history
 
@@ -164,7 +167,7 @@ def test_an_override_of_screening_needs_a_second_coordinator_where_the_policy_ha
     requesting = family(anna)
     refused = propose(anna, requesting, supporting, override_reason=REASON)
     assert refused.status_code == 409 and refused.get_json()["error"] == "override_needs_second_coordinator"
-    decision = anna.ok("GET", f"/families/{supporting}/decisions")[0]
+    decision = anna.ok("GET", f"/families/{supporting}/decisions")["items"][0]
     override = anna.ok("POST", f"/families/{supporting}/decisions/{decision['id']}/override",
                        {"outcome": "passed", "reason": REASON}, status=201)
     assert override["confirmed_by_user_id"] is None
@@ -250,7 +253,7 @@ def test_an_ended_match_closes_its_open_evaluations_and_the_end_evaluation_falls
     api.act(match_id, "start-trial", {"on": (TODAY - timedelta(days=20)).isoformat()})
     ended_on = (TODAY - timedelta(days=5)).isoformat()
     api.act(match_id, "end", {"end_reason": "requesting_family_declined", "on": ended_on})
-    evaluations = api.ok("GET", f"/matches/{match_id}/evaluations")
+    evaluations = api.ok("GET", f"/matches/{match_id}/evaluations")["items"]
     open_ = [e for e in evaluations if e["completed_on"] is None and e["skipped_reason"] is None]
     assert [(e["kind"], e["due_on"]) for e in open_] == [("end", ended_on)]
     assert {e["skipped_reason"] for e in evaluations if e["kind"] == "trial_end"} == {"match_ended"}

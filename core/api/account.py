@@ -1,7 +1,7 @@
 """Who am I: the caller's identity and grants."""
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from core.api.common import Blueprint
 from core import audit
 from core.auth.access import USER, current_principal, requires
 from core.auth.models import User
@@ -51,6 +51,7 @@ def me():
 @requires(scope=USER)
 @blp.arguments(SettingsSchema)
 @blp.response(200, MeSchema)
+@blp.alt_response(409, response="CONFLICT")
 def change_settings(data):
     """The language Koppel speaks to you (messages, decisions, errors): ``nl``, ``en``, or none for the
     browser's (``Accept-Language``)."""

@@ -1,13 +1,11 @@
 """A municipality's audit log, for its administrators."""
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 from sqlalchemy import select
 
-from core.api.schemas import PageQuerySchema
+from core.api.common import Blueprint, PageQuerySchema, page, page_of
 from core.audit import AuditEvent
 from core.auth import roles as R
 from core.auth.access import requires
-from core.extensions import db
 
 blp = Blueprint("audit_events", __name__, url_prefix="/api/v1", description="Audit log")
 
@@ -27,10 +25,7 @@ class AuditEventSchema(Schema):
 @blp.get("/<municipality>/audit-events")
 @requires(R.TENANT_ADMIN)
 @blp.arguments(PageQuerySchema, location="query")
-@blp.response(200, AuditEventSchema(many=True))
+@blp.response(200, page_of(AuditEventSchema))
 def list_audit_events(query):
-    """The newest events first; page with ``before`` = the last id seen."""
-    statement = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(query["limit"])
-    if "before" in query:
-        statement = statement.where(AuditEvent.id < query["before"])
-    return db.session.scalars(statement).all()
+    """The newest events first."""
+    return page(select(AuditEvent), query, AuditEvent.id, descending=True)

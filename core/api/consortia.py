@@ -1,23 +1,27 @@
 """A consortium's member municipalities, and onboarding new ones."""
 from flask import g
-from flask_smorest import Blueprint
+from sqlalchemy import select
 
 from core import audit
+from core.api.common import Blueprint, PageQuerySchema, page, page_of
 from core.api.schemas import MunicipalitySchema
 from core.auth import roles as R
 from core.auth.access import CONSORTIUM, requires
 from core.extensions import db
 from tenants import onboarding
+from tenants.models import Municipality
 
 blp = Blueprint("consortia", __name__, url_prefix="/api/v1/consortia", description="Consortia (regions)")
 
 
 @blp.get("/<consortium>/municipalities")
 @requires(R.CONSORTIUM_ADMIN, R.PLATFORM_ADMIN, scope=CONSORTIUM)
-@blp.response(200, MunicipalitySchema(many=True))
-def list_members():
+@blp.arguments(PageQuerySchema, location="query")
+@blp.response(200, page_of(MunicipalitySchema))
+def list_members(query):
     """The consortium's municipalities, by name."""
-    return g.consortium.municipalities
+    statement = select(Municipality).where(Municipality.consortium_id == g.consortium.id)
+    return page(statement, query, Municipality.id, Municipality.name)
 
 
 @blp.post("/<consortium>/municipalities")

@@ -1,11 +1,10 @@
 """Possible duplicate families, for the coordinator to resolve (never merged automatically)."""
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from core.api.common import get_or_404
+from core.api.common import Blueprint, PageQuerySchema, get_or_404, page, page_of
 from core.api.families import DuplicateOutSchema
 from core.auth import roles as R
 from core.auth.access import requires
@@ -24,10 +23,11 @@ class ResolveSchema(Schema):
 
 @blp.get("/duplicates")
 @requires(*STAFF)
-@blp.response(200, DuplicateOutSchema(many=True))
-def list_open():
-    """Flags not yet resolved."""
-    return db.session.scalars(select(DuplicateFlag).where(DuplicateFlag.resolution.is_(None)).order_by(DuplicateFlag.id)).all()
+@blp.arguments(PageQuerySchema, location="query")
+@blp.response(200, page_of(DuplicateOutSchema))
+def list_open(query):
+    """Flags not yet resolved, oldest first."""
+    return page(select(DuplicateFlag).where(DuplicateFlag.resolution.is_(None)), query, DuplicateFlag.id)
 
 
 @blp.post("/duplicates/<int:duplicate_flag_id>/resolve")

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask_smorest import Blueprint
 from marshmallow import fields
 
-from core.api.common import PageQuerySchema, get_or_404, keyset_page
+from core.api.common import Blueprint, PageQuerySchema, get_or_404, page, page_of
 from core.api.matches import EvaluationSchema
 from core.auth import roles as R
 from core.auth.access import requires
@@ -28,19 +27,18 @@ class EvaluationQuerySchema(PageQuerySchema):
 @blp.get("/evaluations")
 @requires(*STAFF)
 @blp.arguments(EvaluationQuerySchema, location="query")
-@blp.response(200, EvaluationSchema(many=True))
+@blp.response(200, page_of(EvaluationSchema))
 def list_open(query):
     """Open evaluations by due date; ``overdue=true`` for those past due."""
     statement = evaluations.open_items(query.get("as_of") or date.today(), overdue_only=query["overdue"])
-    items, next_cursor = keyset_page(statement.order_by(None), Evaluation.due_on, Evaluation.id, query)
-    headers = {"X-Next-Cursor": next_cursor} if next_cursor else {}
-    return items, 200, headers
+    return page(statement, query, Evaluation.id, Evaluation.due_on)
 
 
 @blp.post("/evaluations/<int:evaluation_id>/complete")
 @requires(*STAFF)
 @blp.arguments(S.EvaluationCompleteSchema)
 @blp.response(200, EvaluationSchema)
+@blp.alt_response(409, response="CONFLICT")
 def complete(data, evaluation_id):
     """Record both families' satisfaction, goal progress, the four wellbeing scales and the decision."""
     evaluation = get_or_404(Evaluation, evaluation_id)

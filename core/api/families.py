@@ -4,16 +4,16 @@ Every read and write of a family record is audited.
 """
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, pre_load, validate
 from sqlalchemy import func, or_, select
 
 from core import audit
-from core.api.common import PageQuerySchema, get_child_or_404, keyset_page, require_if_match, with_etag
+from core.api.common import (Blueprint, PageQuerySchema, get_child_or_404, keyset_page, page, page_of,
+                             require_if_match, versioned, with_etag)
 from core.auth import roles as R
 from core.auth.access import requires
 from core.extensions import db
-from core.messages import explanation
+from core.messages import Message, explanation
 from core.programme import schemas as S
 from core.programme import vocabulary as V
 from core.programme.models import Approval, Consent, Contact, Decision, DuplicateFlag, Family, Match
@@ -29,13 +29,26 @@ SORTS = {"id": Family.id, "display_name": Family.display_name, "registered_on": 
 
 class FamilyQuerySchema(PageQuerySchema):
     kind = fields.String(validate=validate.OneOf(V.FAMILY_KINDS))
-    status = fields.List(fields.String(validate=validate.OneOf(V.FAMILY_STATUSES)))
-    district_code = fields.String()
+    status = fields.List(fields.String(validate=validate.OneOf(V.FAMILY_STATUSES)),
+                         validate=validate.Length(max=len(V.FAMILY_STATUSES)))
+    district_code = fields.String(validate=validate.Regexp(S.DISTRICT, error="a CBS district code, e.g. WK022201"))
     referral_source = fields.String(validate=validate.OneOf(V.REFERRAL_SOURCES))
-    q = fields.String(validate=validate.Length(min=2, max=80), metadata={"description": "part of the name"})
     registered_from = fields.Date()
     registered_to = fields.Date()
     sort = fields.String(load_default="id", validate=validate.OneOf(tuple(SORTS)))
+    order = fields.String(load_default="asc", validate=validate.OneOf(("asc", "desc")))
+
+    @pre_load
+    def _no_name_in_the_url(self, data, **kwargs):
+        if "q" in data and "q" not in self.fields:
+            raise ValidationError({"q": [Message("Search by name with POST .../families/search: a name is not put "
+                                                 "in a URL.", code="search_in_body")]})
+        return data
+
+
+class FamilySearchSchema(FamilyQuerySchema):
+    q = fields.String(required=True, validate=validate.Length(min=2, max=80),
+                      metadata={"description": "part of the name"})
 
 
 class FamilySummarySchema(Schema):
@@ -47,11 +60,6 @@ class FamilySummarySchema(Schema):
     registered_on = fields.Date()
     referral_source = fields.String()
     status_changed_at = fields.DateTime()
-
-
-class FamilyPageSchema(Schema):
-    items = fields.List(fields.Nested(FamilySummarySchema))
-    next_cursor = fields.String(allow_none=True)
 
 
 class StatusChangeOutSchema(Schema):
@@ -158,9 +166,24 @@ def _show(family: Family, status: int = 200):
 @blp.get("/families")
 @requires(*STAFF)
 @blp.arguments(FamilyQuerySchema, location="query")
-@blp.response(200, FamilyPageSchema)
+@blp.response(200, page_of(FamilySummarySchema))
 def list_families(query):
-    """Families, filtered and sorted, a page at a time (keyset: pass ``next_cursor`` back as ``cursor``)."""
+    """Families, filtered and sorted, a page at a time (keyset: pass ``next_cursor`` back as ``cursor``).
+    To find a family by name, use ``POST .../families/search``: a name is not put in a URL."""
+    return _family_page(query)
+
+
+@blp.post("/families/search")
+@requires(*STAFF)
+@blp.arguments(FamilySearchSchema)
+@blp.response(200, page_of(FamilySummarySchema))
+def search_families(query):
+    """Families whose name contains ``q``, with the list's filters, sorting and pages, in the body (so that
+    the name stays out of URLs and access logs)."""
+    return _family_page(query)
+
+
+def _family_page(query: dict) -> dict:
     statement = select(Family)
     if "kind" in query:
         statement = statement.where(Family.kind == query["kind"])
@@ -176,8 +199,11 @@ def list_families(query):
         statement = statement.where(Family.registered_on >= query["registered_from"])
     if "registered_to" in query:
         statement = statement.where(Family.registered_on <= query["registered_to"])
-    items, next_cursor = keyset_page(statement, SORTS[query["sort"]], Family.id, query)
+    items, next_cursor = keyset_page(statement, query, Family.id, SORTS[query["sort"]],
+                                     descending=query["order"] == "desc")
     audit.record("family.list", object_type="family", detail={"ids": [f.id for f in items]})
+    for family in items:  # keep them as read: the commit would expire them (a query per row to dump them)
+        db.session.expunge(family)
     db.session.commit()
     return {"items": items, "next_cursor": next_cursor}
 
@@ -205,6 +231,7 @@ def get_family(family_id):
 
 @blp.patch("/families/<int:family_id>")
 @requires(*STAFF)
+@versioned
 @blp.arguments(S.FamilyFieldsSchema(partial=True))
 @blp.response(200, FamilyDetailSchema)
 def update_family(data, family_id):
@@ -216,88 +243,102 @@ def update_family(data, family_id):
 
 @blp.post("/families/<int:family_id>/status")
 @requires(*STAFF)
+@versioned
 @blp.arguments(S.StatusChangeSchema)
 @blp.response(200, FamilyDetailSchema)
+@blp.alt_response(409, response="CONFLICT")
 def change_status(data, family_id):
     """Move the family to another status (409 when its kind does not allow that from where it is).
 
     A requesting family that starts waiting gets an eligibility decision, a supporting family that
     becomes available a screening decision, from the municipality's plugins.
     """
-    family = families.change_status(family_id, data["status"], data.get("reason"))
+    family = families.change_status(family_id, data["status"], data.get("reason"), require_if_match)
     db.session.commit()
     return _show(family)
 
 
 @blp.post("/families/<int:family_id>/intakes")
 @requires(*STAFF)
+@versioned
 @blp.arguments(S.IntakeSchema)
 @blp.response(201, FamilyDetailSchema)
+@blp.alt_response(409, response="CONFLICT")
 def record_intake(data, family_id):
-    family = families.record_intake(family_id, data["held_on"], data.get("notes"))
+    family = families.record_intake(family_id, data["held_on"], data.get("notes"), require_if_match)
     db.session.commit()
     return _show(family, 201)
 
 
 @blp.post("/families/<int:family_id>/triage")
 @requires(*STAFF)
+@versioned
 @blp.arguments(S.TriageSchema)
 @blp.response(200, FamilyDetailSchema)
+@blp.alt_response(409, response="CONFLICT")
 def record_triage(data, family_id):
     """Record the triage; the eligibility plugins then decide. Too heavy or declined: off the waiting list."""
-    family = families.record_triage(family_id, data["outcome"], data["on"])
+    family = families.record_triage(family_id, data["outcome"], data["on"], require_if_match)
     db.session.commit()
     return _show(family)
 
 
 @blp.post("/families/<int:family_id>/approvals")
 @requires(*STAFF)
+@versioned
 @blp.arguments(S.ApprovalSchema)
 @blp.response(201, FamilyDetailSchema)
+@blp.alt_response(409, response="CONFLICT")
 def approve(data, family_id):
     """Approve a supporting family as the logged-in coordinator (four eyes: two different coordinators)."""
-    family = families.approve(family_id, data.get("note"))
+    family = families.approve(family_id, data.get("note"), require_if_match)
     db.session.commit()
     return _show(family, 201)
 
 
 @blp.post("/families/<int:family_id>/members")
 @requires(*STAFF)
+@versioned
 @blp.arguments(S.MemberSchema)
 @blp.response(201, FamilyDetailSchema)
+@blp.alt_response(409, response="CONFLICT")
 def add_member(data, family_id):
-    family = families.add_member(family_id, data)
+    """Add a household member (409 beyond the most a family has)."""
+    family = families.add_member(family_id, data, require_if_match)
     db.session.commit()
     return _show(family, 201)
 
 
 @blp.patch("/families/<int:family_id>/members/<int:member_id>")
 @requires(*STAFF)
+@versioned
 @blp.arguments(S.MemberSchema(partial=True))
 @blp.response(200, FamilyDetailSchema)
 def update_member(data, family_id, member_id):
-    family = families.update_member(family_id, member_id, data)
+    family = families.update_member(family_id, member_id, data, require_if_match)
     db.session.commit()
     return _show(family)
 
 
 @blp.delete("/families/<int:family_id>/members/<int:member_id>")
 @requires(*STAFF)
+@versioned
 @blp.response(200, FamilyDetailSchema)
 def remove_member(family_id, member_id):
-    family = families.remove_member(family_id, member_id)
+    family = families.remove_member(family_id, member_id, require_if_match)
     db.session.commit()
     return _show(family)
 
 
 @blp.get("/families/<int:family_id>/decisions")
 @requires(*STAFF)
-@blp.response(200, DecisionOutSchema(many=True))
-def list_decisions(family_id):
+@blp.arguments(PageQuerySchema, location="query")
+@blp.response(200, page_of(DecisionOutSchema))
+def list_decisions(query, family_id):
     """Every decision about the family, newest first, overrides included."""
     family = families.read(family_id, "decisions")
     db.session.commit()
-    return db.session.scalars(select(Decision).where(Decision.family_id == family.id).order_by(Decision.id.desc())).all()
+    return page(select(Decision).where(Decision.family_id == family.id), query, Decision.id, descending=True)
 
 
 @blp.post("/families/<int:family_id>/decisions")
@@ -319,6 +360,7 @@ def record_decision(data, family_id):
 @requires(*STAFF)
 @blp.arguments(S.OverrideSchema)
 @blp.response(201, DecisionOutSchema)
+@blp.alt_response(409, response="CONFLICT")
 def override_decision(data, family_id, decision_id):
     """Overrule the policy's decision; the reason (at least a sentence) is required and audited.
 
@@ -334,6 +376,7 @@ def override_decision(data, family_id, decision_id):
 @blp.post("/families/<int:family_id>/decisions/<int:decision_id>/confirm")
 @requires(*STAFF)
 @blp.response(200, DecisionOutSchema)
+@blp.alt_response(409, response="CONFLICT")
 def confirm_override(family_id, decision_id):
     """A second coordinator confirms an override (four eyes); not the coordinator who made it."""
     decision = get_child_or_404(Decision, decision_id, family_id=family_id)
@@ -344,33 +387,39 @@ def confirm_override(family_id, decision_id):
 
 @blp.post("/families/<int:family_id>/consents")
 @requires(*STAFF)
+@versioned
 @blp.arguments(S.ConsentSchema)
 @blp.response(201, ConsentOutSchema)
+@blp.alt_response(409, response="CONFLICT")
 def give_consent(data, family_id):
-    """Record consent for a purpose, with the version of the wording the family saw."""
-    consent = families.give_consent(family_id, data)
+    """Record consent for a purpose, with the version of the wording the family saw; the ETag is the family's."""
+    consent, family = families.give_consent(family_id, data, require_if_match)
     db.session.commit()
-    return consent
+    return with_etag(family, consent, 201)
 
 
 @blp.post("/families/<int:family_id>/consents/<int:consent_id>/withdraw")
 @requires(*STAFF)
+@versioned
 @blp.arguments(S.WithdrawSchema)
 @blp.response(200, ConsentOutSchema)
+@blp.alt_response(409, response="CONFLICT")
 def withdraw_consent(data, family_id, consent_id):
-    """Withdraw consent; what it covered stops (see the consent service)."""
-    consent = families.withdraw_consent(family_id, consent_id, data["on"])
+    """Withdraw consent; what it covered stops (see the consent service). The ETag is the family's."""
+    consent, family = families.withdraw_consent(family_id, consent_id, data["on"], require_if_match)
     db.session.commit()
-    return consent
+    return with_etag(family, consent)
 
 
 @blp.get("/families/<int:family_id>/contacts")
 @requires(*STAFF)
-@blp.response(200, ContactOutSchema(many=True))
-def list_family_contacts(family_id):
+@blp.arguments(PageQuerySchema, location="query")
+@blp.response(200, page_of(ContactOutSchema))
+def list_family_contacts(query, family_id):
+    """The family's contacts, oldest first."""
     family = families.read(family_id, "contacts")
     db.session.commit()
-    return db.session.scalars(select(Contact).where(Contact.family_id == family.id).order_by(Contact.occurred_on)).all()
+    return page(select(Contact).where(Contact.family_id == family.id), query, Contact.id, Contact.occurred_on)
 
 
 @blp.post("/families/<int:family_id>/contacts")

@@ -7,12 +7,11 @@ problems (nothing is written then), 413 when the upload is too large.
 """
 from __future__ import annotations
 
-from flask import current_app, request
-from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
 from marshmallow import EXCLUDE, Schema, fields
-from werkzeug.exceptions import RequestEntityTooLarge
 
+from core.api.common import Blueprint
+from core.api.openapi import ErrorSchema
 from core.auth import roles as R
 from core.auth.access import requires
 from core.extensions import db
@@ -23,8 +22,6 @@ blp = Blueprint("imports", __name__, url_prefix="/api/v1/<municipality>",
                 description="Bulk import of families, members and matches from spreadsheets")
 
 STAFF = (R.COORDINATOR, R.TENANT_ADMIN)
-#: Largest upload accepted (all files together); ``IMPORT_MAX_BYTES`` in the config overrides it.
-MAX_BYTES = 10 * 1024 * 1024
 
 
 class ImportQuerySchema(Schema):
@@ -74,31 +71,14 @@ class ImportReportSchema(Schema):
     problems = fields.List(fields.Nested(ProblemSchema))
 
 
-def _max_bytes() -> int:
-    return int(current_app.config.get("IMPORT_MAX_BYTES", MAX_BYTES))
-
-
-@blp.before_request
-def _limit_upload():
-    """Werkzeug refuses a larger body while parsing it (after the access check)."""
-    request.max_content_length = _max_bytes()
-
-
-@blp.errorhandler(RequestEntityTooLarge)
-def _too_large(error):
-    limit = _max_bytes() / (1024 * 1024)
-    return {"code": 413, "status": "Request Entity Too Large", "error": "upload_too_large",
-            "message": f"The upload is larger than {limit:g} MB; split the file (for example one file per "
-                       "sheet, or the families in parts) and import the parts one after the other"}, 413
-
-
 @blp.post("/imports")
 @requires(*STAFF)
 @blp.arguments(ImportQuerySchema, location="query")
 @blp.arguments(ImportFilesSchema, location="files")
 @blp.response(201, ImportReportSchema, description="Imported")
 @blp.alt_response(200, schema=ImportReportSchema, description="Dry run: checked, nothing written")
-@blp.alt_response(422, schema=ImportReportSchema, description="Problems found; nothing written")
+@blp.alt_response(422, schema={"oneOf": [ImportReportSchema, ErrorSchema]},
+                  description="Problems found, nothing written; or invalid arguments (the error body)")
 def run_import(query, files):
     """Check, and unless ``dry_run``, import families, members and matches (all rows or none).
 

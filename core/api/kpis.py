@@ -1,16 +1,17 @@
 """Programme KPIs of a municipality, and of a consortium (its members and their total).
 
-The answer is :class:`core.programme.kpis.Kpis` as JSON (no marshmallow schema of its own); every field
-is defined, in Dutch and English, in ``docs/kpis.md``.
+The answer is :class:`core.programme.kpis.Kpis` as JSON (its schema is made from the dataclass); every
+field is defined, in Dutch and English, in ``docs/kpis.md``.
 """
 from __future__ import annotations
 
 from datetime import date
 
 from flask import g
-from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from core.api.common import Blueprint
+from core.api.openapi import dataclass_schema
 from core.auth import roles as R
 from core.auth.access import CONSORTIUM, requires
 from core.errors import Conflict
@@ -46,6 +47,7 @@ def _period(query: dict) -> kpis.Period:
 @blp.get("/<municipality>/kpis")
 @requires(R.COORDINATOR, R.TENANT_ADMIN)
 @blp.arguments(KpiQuerySchema, location="query")
+@blp.response(200, dataclass_schema(kpis.Kpis, "Kpi"))
 def municipality_kpis(query):
     """Registrations, triage outcomes, the waiting list (how many wait, median and longest wait), matches
     (with end reasons, outcomes and those started on a coordinator's override), families and children
@@ -58,6 +60,8 @@ def municipality_kpis(query):
 @blp.get("/consortia/<consortium>/kpis")
 @requires(R.CONSORTIUM_ADMIN, R.PLATFORM_ADMIN, scope=CONSORTIUM)
 @blp.arguments(KpiQuerySchema, location="query")
+@blp.response(200, dataclass_schema(kpis.ConsortiumKpis, "Kpi"))
+@blp.alt_response(409, response="CONFLICT")
 def consortium_kpis(query):
     """The same figures for every member municipality of the consortium, and their total."""
     ids = kpis.consortium_member_ids(g.consortium.id)

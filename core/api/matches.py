@@ -1,11 +1,11 @@
 """Matches (koppelingen): propose, the steps of the lifecycle as actions, extensions, contacts, evaluations."""
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from core.api.common import PageQuerySchema, get_or_404, keyset_page, require_if_match, with_etag
+from core.api.common import (Blueprint, PageQuerySchema, get_or_404, page, page_of, require_if_match, versioned,
+                             with_etag)
 from core.api.families import ContactOutSchema
 from core.auth import roles as R
 from core.auth.access import requires
@@ -14,6 +14,7 @@ from core.programme import schemas as S
 from core.usecases import matches
 from core.programme import vocabulary as V
 from core.programme.models import Contact, Evaluation, Match
+from core.programme.schemas import Id
 
 blp = Blueprint("matches", __name__, url_prefix="/api/v1/<municipality>", description="Matches (koppelingen)")
 
@@ -21,8 +22,10 @@ STAFF = (R.COORDINATOR, R.TENANT_ADMIN)
 
 
 class MatchQuerySchema(PageQuerySchema):
-    state = fields.List(fields.String(validate=validate.OneOf(V.MATCH_STATES)))
-    family_id = fields.Integer(metadata={"description": "matches of this family, on either side"})
+    state = fields.List(fields.String(validate=validate.OneOf(V.MATCH_STATES)),
+                        validate=validate.Length(max=len(V.MATCH_STATES)))
+    family_id = Id(metadata={"description": "matches of this family, on either side"})
+    order = fields.String(load_default="asc", validate=validate.OneOf(("asc", "desc")))
 
 
 class TransitionOutSchema(Schema):
@@ -83,11 +86,6 @@ class MatchSummarySchema(MatchSchema):
         exclude = ("transitions", "extensions", "agreement", "overrides")
 
 
-class MatchPageSchema(Schema):
-    items = fields.List(fields.Nested(MatchSummarySchema))
-    next_cursor = fields.String(allow_none=True)
-
-
 class EvaluationSchema(S.EvaluationCompleteSchema):
     id = fields.Integer()
     match_id = fields.Integer()
@@ -101,7 +99,7 @@ class EvaluationSchema(S.EvaluationCompleteSchema):
 @blp.get("/matches")
 @requires(*STAFF)
 @blp.arguments(MatchQuerySchema, location="query")
-@blp.response(200, MatchPageSchema)
+@blp.response(200, page_of(MatchSummarySchema))
 def list_matches(query):
     statement = select(Match)
     if query.get("state"):
@@ -109,14 +107,14 @@ def list_matches(query):
     if "family_id" in query:
         statement = statement.where((Match.requesting_family_id == query["family_id"])
                                     | (Match.supporting_family_id == query["family_id"]))
-    items, next_cursor = keyset_page(statement, Match.id, Match.id, query)
-    return {"items": items, "next_cursor": next_cursor}
+    return page(statement, query, Match.id, descending=query["order"] == "desc")
 
 
 @blp.post("/matches")
 @requires(*STAFF)
 @blp.arguments(S.MatchProposeSchema)
 @blp.response(201, MatchSchema)
+@blp.alt_response(409, response="CONFLICT")
 def propose(data):
     """Propose a match when the policy lets both families through: the requesting family eligible, both
     families' screening passed (the decisions are re-run first). Otherwise 409 naming each failing or missing
@@ -145,8 +143,10 @@ def _step(match_id: int, to: str, data: dict):
 
 @blp.post("/matches/<int:match_id>/introduce")
 @requires(*STAFF)
+@versioned
 @blp.arguments(S.MatchStepSchema)
 @blp.response(200, MatchSchema)
+@blp.alt_response(409, response="CONFLICT")
 def introduce(data, match_id):
     """The families meet (kennismaking). Send ``If-Match``."""
     return _step(match_id, V.INTRODUCTION, data)
@@ -154,8 +154,10 @@ def introduce(data, match_id):
 
 @blp.post("/matches/<int:match_id>/start-trial")
 @requires(*STAFF)
+@versioned
 @blp.arguments(S.MatchStepSchema)
 @blp.response(200, MatchSchema)
+@blp.alt_response(409, response="CONFLICT")
 def start_trial(data, match_id):
     """The trial period (proefperiode) starts; the referrer is told when consent allows."""
     return _step(match_id, V.TRIAL, data)
@@ -163,8 +165,10 @@ def start_trial(data, match_id):
 
 @blp.post("/matches/<int:match_id>/activate")
 @requires(*STAFF)
+@versioned
 @blp.arguments(S.MatchActivateSchema)
 @blp.response(200, MatchSchema)
+@blp.alt_response(409, response="CONFLICT")
 def activate(data, match_id):
     """The match becomes active; the families' agreement and its terms (duration, frequency, hours, overnight
     stays) are recorded now. The policy is asked again (409 as for a proposal, e.g. a VOG that expired during
@@ -177,8 +181,10 @@ def activate(data, match_id):
 
 @blp.post("/matches/<int:match_id>/end")
 @requires(*STAFF)
+@versioned
 @blp.arguments(S.MatchEndSchema)
 @blp.response(200, MatchSchema)
+@blp.alt_response(409, response="CONFLICT")
 def end(data, match_id):
     """End a match in its trial or active phase, with reason and outcome."""
     return _step(match_id, V.ENDED, data)
@@ -186,8 +192,10 @@ def end(data, match_id):
 
 @blp.post("/matches/<int:match_id>/cancel")
 @requires(*STAFF)
+@versioned
 @blp.arguments(S.MatchStepSchema)
 @blp.response(200, MatchSchema)
+@blp.alt_response(409, response="CONFLICT")
 def cancel(data, match_id):
     """Cancel a match before its trial started."""
     return _step(match_id, V.CANCELLED, data)
@@ -195,8 +203,10 @@ def cancel(data, match_id):
 
 @blp.post("/matches/<int:match_id>/extend")
 @requires(*STAFF)
+@versioned
 @blp.arguments(S.MatchExtendSchema)
 @blp.response(200, MatchSchema)
+@blp.alt_response(409, response="CONFLICT")
 def extend(data, match_id):
     """Extend an active match to a later end, when both families want it."""
     match = matches.extend(match_id, data, require_if_match)
@@ -206,18 +216,22 @@ def extend(data, match_id):
 
 @blp.get("/matches/<int:match_id>/evaluations")
 @requires(*STAFF)
-@blp.response(200, EvaluationSchema(many=True))
-def list_match_evaluations(match_id):
+@blp.arguments(PageQuerySchema, location="query")
+@blp.response(200, page_of(EvaluationSchema))
+def list_match_evaluations(query, match_id):
+    """The match's evaluations by due date."""
     match = get_or_404(Match, match_id)
-    return db.session.scalars(select(Evaluation).where(Evaluation.match_id == match.id).order_by(Evaluation.due_on)).all()
+    return page(select(Evaluation).where(Evaluation.match_id == match.id), query, Evaluation.id, Evaluation.due_on)
 
 
 @blp.get("/matches/<int:match_id>/contacts")
 @requires(*STAFF)
-@blp.response(200, ContactOutSchema(many=True))
-def list_match_contacts(match_id):
+@blp.arguments(PageQuerySchema, location="query")
+@blp.response(200, page_of(ContactOutSchema))
+def list_match_contacts(query, match_id):
+    """The contacts about the match, oldest first."""
     match = get_or_404(Match, match_id)
-    return db.session.scalars(select(Contact).where(Contact.match_id == match.id).order_by(Contact.occurred_on)).all()
+    return page(select(Contact).where(Contact.match_id == match.id), query, Contact.id, Contact.occurred_on)
 
 
 @blp.post("/matches/<int:match_id>/contacts")

@@ -1,7 +1,7 @@
 """A municipality as its own members see it, and its status for the platform admin."""
 from flask import g
-from flask_smorest import Blueprint
 
+from core.api.common import Blueprint
 from core import audit
 from core.api.schemas import MunicipalitySchema
 from core.auth import roles as R

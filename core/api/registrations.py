@@ -4,9 +4,9 @@ from __future__ import annotations
 from datetime import date
 
 from flask import current_app, g
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
+from core.api.common import Blueprint
 from core.auth.access import public_in_tenant
 from core.extensions import db, limiter
 from core.programme import registration
@@ -28,6 +28,7 @@ class ReceiptSchema(Schema):
 @public_in_tenant
 @blp.arguments(registration.RegistrationSchema)
 @blp.response(201, ReceiptSchema)
+@blp.alt_response(429, response="TOO_MANY_REQUESTS")
 def register(data):
     """Register a family with the municipality (no login). A coordinator will get in touch."""
     families.register_from_form(data)

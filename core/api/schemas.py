@@ -1,5 +1,5 @@
 """Marshmallow schemas shared by the API modules."""
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
 
 class MunicipalitySchema(Schema):
@@ -9,10 +9,3 @@ class MunicipalitySchema(Schema):
     inhabitants = fields.Integer()
     status = fields.String()
     consortium = fields.Function(lambda m: m.consortium.slug)
-
-
-class PageQuerySchema(Schema):
-    """Keyset pagination: pass the last id seen as ``before``."""
-
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    before = fields.Integer(validate=validate.Range(min=1))

@@ -1,10 +1,10 @@
 """Programme targets of a municipality, per year."""
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 from marshmallow import ValidationError, fields
 from sqlalchemy import select
 
+from core.api.common import Blueprint, PageQuerySchema, page, page_of
 from core.auth import roles as R
 from core.auth.access import requires
 from core.extensions import db
@@ -21,9 +21,11 @@ class TargetOutSchema(S.TargetSchema):
 
 @blp.get("/targets")
 @requires(R.COORDINATOR, R.TENANT_ADMIN, R.FUNDER)
-@blp.response(200, TargetOutSchema(many=True))
-def list_targets():
-    return db.session.scalars(select(ProgrammeTarget).order_by(ProgrammeTarget.year)).all()
+@blp.arguments(PageQuerySchema, location="query")
+@blp.response(200, page_of(TargetOutSchema))
+def list_targets(query):
+    """The targets by year."""
+    return page(select(ProgrammeTarget), query, ProgrammeTarget.id, ProgrammeTarget.year)
 
 
 @blp.put("/targets/<int:year>")

@@ -137,11 +137,6 @@ def change(tenant_id: int, plugins: dict, note: str | None = None) -> PolicyVers
     return version
 
 
-def versions(tenant_id: int) -> list[PolicyVersion]:
-    with tenant_scope(tenant_id):
-        return db.session.scalars(select(PolicyVersion).order_by(PolicyVersion.version.desc())).all()
-
-
 def template(consortium_id: int) -> PolicyTemplate | None:
     return db.session.scalar(select(PolicyTemplate).where(PolicyTemplate.consortium_id == consortium_id))
 

@@ -13,6 +13,7 @@ from core.messages import Label, Labels, Message
 from core.programme import duplicates
 from core.programme import vocabulary as V
 from core.programme.models import Approval, Family, FamilyStatusChange, IntakeMeeting, Member
+from core.programme.schemas import MAX_MEMBERS
 from core.types import utcnow
 
 #: Allowed status changes per kind. Matching moves families to and from ``matched`` itself.
@@ -111,6 +112,10 @@ def _history(family: Family, old: str | None, new: str, reason: str | None) -> N
 
 
 def add_member(family: Family, data: dict) -> Member:
+    """Add a household member; a family has at most MAX_MEMBERS (Conflict beyond)."""
+    if len(family.members) >= MAX_MEMBERS:
+        raise Conflict(Message("A family has at most %(limit)s members.", {"limit": MAX_MEMBERS},
+                               code="too_many_members"))
     if data.get("vog_issued_on") and family.kind != V.SUPPORTING:
         raise ValidationError({"vog_issued_on": [Message("A certificate of conduct (VOG) is recorded for supporting families.", code="vog_supporting_only")]})
     member = Member(**data)

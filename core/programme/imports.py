@@ -60,7 +60,7 @@ from marshmallow import ValidationError
 from sqlalchemy import or_, select
 
 from core.extensions import db
-from core.messages import render
+from core.messages import Message, render
 from core.programme import families as family_service
 from core.programme import matches as match_service
 from core.programme import schemas as S
@@ -70,7 +70,11 @@ from core.programme.models import Consent, Family, Match, Member
 SHEETS = ("families", "members", "matches")
 #: Dutch sheet names that are accepted too.
 SHEET_ALIASES = {"gezinnen": "families", "leden": "members", "gezinsleden": "members", "koppelingen": "matches"}
-MAX_ROWS = 50_000  # per sheet
+MAX_ROWS = 50_000  # per sheet, after the header; empty rows count too
+#: Cells read per row (the families sheet has 39 columns); empty cells count too.
+MAX_COLUMNS = 100
+#: Problems listed in a report; the rest are counted (``problem_count``).
+MAX_LISTED = 200
 WORDING_VERSION = "import"
 REASON = "import"
 
@@ -174,7 +178,11 @@ class Report:
         return not self.problems
 
     def as_dict(self) -> dict:
-        if self.problems:
+        """The report as JSON; at most :data:`MAX_LISTED` problems are listed, ``problem_count`` has them all."""
+        if len(self.problems) > MAX_LISTED:
+            message = render(Message("%(count)s problems found; the first %(listed)s are listed; nothing was imported",
+                                     {"count": len(self.problems), "listed": MAX_LISTED}, code="import_problems"))
+        elif self.problems:
             message = f"{len(self.problems)} problem(s) found; nothing was imported"
         elif self.committed:
             message = "imported"
@@ -182,7 +190,7 @@ class Report:
             message = "no problems found; nothing was written (dry run)"
         return {"dry_run": self.dry_run, "committed": self.committed, "source": self.source, "message": message,
                 "counts": self.counts, "problem_count": len(self.problems),
-                "problems": [asdict(p) for p in self.problems]}
+                "problems": [asdict(p) for p in self.problems[:MAX_LISTED]]}
 
 
 # --------------------------------------------------------------------------- read
@@ -223,12 +231,31 @@ def _cell(value):
     return value
 
 
+def _limited(name: str, rows, problems: list[Problem]):
+    """The rows as lists of at most MAX_COLUMNS cells, numbered from 1; stops with a problem at a value beyond
+    column MAX_COLUMNS, or at more than MAX_ROWS rows after the header (empty rows count: they cost as much)."""
+    for number, raw in enumerate(rows, start=1):
+        if number > MAX_ROWS + 1:
+            problems.append(Problem(name, number, None, render(Message(
+                "more than %(limit)s rows (empty rows count too); delete the empty rows or split the file",
+                {"limit": MAX_ROWS}, code="too_many_rows"))))
+            return
+        if len(raw) > MAX_COLUMNS and any(_cell(v) is not None for v in raw[MAX_COLUMNS:]):
+            problems.append(Problem(name, number, None, render(Message(
+                "a value beyond column %(limit)s; Koppel reads at most %(limit)s columns, delete the others",
+                {"limit": MAX_COLUMNS}, code="too_many_columns"))))
+            return
+        yield number, raw[:MAX_COLUMNS]
+
+
 def _table(name: str, rows, problems: list[Problem]) -> Table | None:
     """Build a table from an iterator of row tuples (the first is the header)."""
-    rows = iter(rows)
-    header = next(rows, None)
+    before = len(problems)
+    rows = _limited(name, rows, problems)
+    _, header = next(rows, (1, None))
     if header is None or not any(_cell(v) is not None for v in header):
-        problems.append(Problem(name, 1, None, "row 1 must hold the column names; the sheet is empty"))
+        if len(problems) == before:
+            problems.append(Problem(name, 1, None, "row 1 must hold the column names; the sheet is empty"))
         return None
     names: list[str | None] = []
     named: list[bool] = []
@@ -250,13 +277,11 @@ def _table(name: str, rows, problems: list[Problem]) -> Table | None:
         if column.required and column.name not in present:
             problems.append(Problem(name, 1, column.name, "required column is missing"))
     out = []
-    for number, raw in enumerate(rows, start=2):
+    unnamed: set[int] = set()
+    for number, raw in rows:
         cells = [_cell(v) for v in raw]
         if not any(v is not None for v in cells):
             continue
-        if len(out) >= MAX_ROWS:
-            problems.append(Problem(name, number, None, f"more than {MAX_ROWS} rows; split the file"))
-            break
         values = {}
         for index, value in enumerate(cells):
             if value is None:
@@ -264,7 +289,8 @@ def _table(name: str, rows, problems: list[Problem]) -> Table | None:
             column = names[index] if index < len(names) else None
             if column is not None:
                 values[column] = value
-            elif index >= len(named) or not named[index]:
+            elif (index >= len(named) or not named[index]) and index not in unnamed:
+                unnamed.add(index)  # once per column, not once per cell
                 problems.append(Problem(name, number, None,
                                         f"a value in column {index + 1}, which has no name in row 1"))
         out.append((number, values))
@@ -294,7 +320,8 @@ def read_workbook(data: bytes) -> Upload:
             if name in tables:
                 problems.append(Problem(name, None, None, f"two sheets are called {name}"))
                 continue
-            table = _table(name, sheet.iter_rows(values_only=True), problems)
+            rows = sheet.iter_rows(max_row=MAX_ROWS + 2, max_col=MAX_COLUMNS + 1, values_only=True)
+            table = _table(name, rows, problems)
             if table is not None:
                 tables[name] = table
     finally:

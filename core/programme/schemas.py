@@ -4,17 +4,52 @@ Each schema names every wrong field; the services trust what comes out.
 """
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from core.inputs import MAX_ID
 from core.programme import vocabulary as V
 
 POSTCODE = re.compile(r"^[1-9][0-9]{3} ?[A-Z]{2}$")
 DISTRICT = re.compile(r"^WK[0-9]{6}$")
 NEIGHBOURHOOD = re.compile(r"^BU[0-9]{8}$")
 LANGUAGE = re.compile(r"^[a-z]{2}$")
+
+#: The most household members a family has (at registration and by adding one).
+MAX_MEMBERS = 20
+#: Free-form JSON (a finding's facts): at most this many bytes serialised, and this deep.
+MAX_JSON_BYTES = 16 * 1024
+MAX_JSON_DEPTH = 8
+
+
+class Id(fields.Integer):
+    """The id of a row: 1 to 2147483647 (a PostgreSQL ``integer``), checked before any query."""
+
+    def __init__(self, **kwargs):
+        super().__init__(validate=validate.Range(min=1, max=MAX_ID), **kwargs)
+
+
+def _depth(value) -> int:
+    """How deep *value* nests (a scalar: 0), without recursion."""
+    deepest, todo = 0, [(value, 0)]
+    while todo:
+        item, level = todo.pop()
+        deepest = max(deepest, level)
+        if level <= MAX_JSON_DEPTH:
+            children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+            todo.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def bounded_json(value) -> None:
+    """Free-form JSON: at most MAX_JSON_BYTES serialised and MAX_JSON_DEPTH deep."""
+    if _depth(value) > MAX_JSON_DEPTH:
+        raise ValidationError(f"nested too deep: at most {MAX_JSON_DEPTH} levels")
+    if len(json.dumps(value, default=str).encode()) > MAX_JSON_BYTES:
+        raise ValidationError(f"too large: at most {MAX_JSON_BYTES // 1024} KB as JSON")
 
 
 def _not_future(value: date) -> None:
@@ -23,18 +58,23 @@ def _not_future(value: date) -> None:
 
 
 def _availability(value: dict) -> None:
+    if len(value) > len(V.WEEKDAYS):
+        raise ValidationError(f"at most {len(V.WEEKDAYS)} days, one per weekday")
     errors = {}
     for day, parts in value.items():
         if day not in V.WEEKDAYS:
             errors[day] = [f"not a weekday; use {', '.join(V.WEEKDAYS)}"]
-        elif not isinstance(parts, list) or any(p not in V.DAY_PARTS for p in parts):
+        elif (not isinstance(parts, list) or len(parts) > len(V.DAY_PARTS)
+              or any(not isinstance(p, str) or p not in V.DAY_PARTS for p in parts)):
             errors[day] = [f"give a list of day parts from {', '.join(V.DAY_PARTS)}"]
     if errors:
         raise ValidationError(errors)
 
 
 def _codes(choices):
-    return fields.List(fields.String(validate=validate.OneOf(choices)), load_default=list)
+    """A list of codes from *choices*, each at most once."""
+    return fields.List(fields.String(validate=validate.OneOf(choices)), load_default=list,
+                       validate=validate.Length(max=len(choices)))
 
 
 class MemberSchema(Schema):
@@ -66,9 +106,9 @@ class FamilyFieldsSchema(Schema):
     latitude = fields.Float(allow_none=True, validate=validate.Range(min=50.5, max=53.7))
     longitude = fields.Float(allow_none=True, validate=validate.Range(min=3.2, max=7.3))
     phone = fields.String(allow_none=True, validate=validate.Length(max=32))
-    email = fields.Email(allow_none=True)
+    email = fields.Email(allow_none=True, validate=validate.Length(max=254))
     languages = fields.List(fields.String(validate=validate.Regexp(LANGUAGE, error="an ISO 639-1 code such as nl")),
-                            load_default=list)
+                            load_default=list, validate=validate.Length(max=10))
     support_kinds = _codes(V.SUPPORT_KINDS)
     availability = fields.Dict(load_default=dict, validate=_availability)
     weekends = fields.Boolean(load_default=False)
@@ -82,7 +122,7 @@ class FamilyFieldsSchema(Schema):
     referral_source = fields.String(validate=validate.OneOf(V.REFERRAL_SOURCES))
     referrer_name = fields.String(allow_none=True, validate=validate.Length(max=120))
     referrer_organisation = fields.String(allow_none=True, validate=validate.Length(max=120))
-    referrer_email = fields.Email(allow_none=True)
+    referrer_email = fields.Email(allow_none=True, validate=validate.Length(max=254))
     referrer_phone = fields.String(allow_none=True, validate=validate.Length(max=32))
     problem_areas = _codes(V.PROBLEM_AREAS)
     household_income = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=100_000))
@@ -93,7 +133,7 @@ class FamilyFieldsSchema(Schema):
     home_visit_on = fields.Date(allow_none=True, validate=_not_future)
     agreement_signed_on = fields.Date(allow_none=True, validate=_not_future)
     external_ref = fields.String(allow_none=True, validate=validate.Length(max=64))
-    former_family_id = fields.Integer(allow_none=True, metadata={
+    former_family_id = Id(allow_none=True, metadata={
         "description": "reciprocity: the requesting family this supporting family once was"})
 
     @validates_schema
@@ -110,7 +150,7 @@ class FamilyFieldsSchema(Schema):
 
 class FamilyCreateSchema(FamilyFieldsSchema):
     kind = fields.String(required=True, validate=validate.OneOf(V.FAMILY_KINDS))
-    members = fields.List(fields.Nested(MemberSchema), load_default=list)
+    members = fields.List(fields.Nested(MemberSchema), load_default=list, validate=validate.Length(max=MAX_MEMBERS))
 
     @validates_schema
     def _kind_fields(self, data, **kwargs):
@@ -152,15 +192,16 @@ class ApprovalSchema(Schema):
 class FindingSchema(Schema):
     rule = fields.String(required=True, validate=validate.Length(min=1, max=120))
     result = fields.String(required=True, validate=validate.OneOf(V.FINDING_RESULTS))
-    facts = fields.Dict(load_default=dict)
+    facts = fields.Dict(load_default=dict, validate=bounded_json)
     explanation = fields.String(required=True, validate=validate.Length(min=1, max=2000))
 
 
 class DecisionSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(V.DECISION_KINDS))
     outcome = fields.String(required=True, validate=validate.OneOf(V.DECISION_OUTCOMES))
-    findings = fields.List(fields.Nested(FindingSchema), required=True)
-    policy_version = fields.Integer(allow_none=True, validate=validate.Range(min=1))
+    findings = fields.List(fields.Nested(FindingSchema), required=True,
+                           validate=[validate.Length(max=50), bounded_json])
+    policy_version = Id(allow_none=True)
 
 
 class OverrideSchema(Schema):
@@ -192,8 +233,8 @@ class ContactSchema(Schema):
 
 
 class MatchProposeSchema(Schema):
-    requesting_family_id = fields.Integer(required=True)
-    supporting_family_id = fields.Integer(required=True)
+    requesting_family_id = Id(required=True)
+    supporting_family_id = Id(required=True)
     proposed_on = fields.Date(load_default=date.today, validate=_not_future)
     children = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10))
     support_kinds = _codes(V.SUPPORT_KINDS)

@@ -3,4 +3,5 @@ window.ui = SwaggerUIBundle({
   url: document.getElementById("swagger-ui").dataset.spec,
   dom_id: "#swagger-ui",
   deepLinking: true,
+  persistAuthorization: true,  // "Authorize" with a bearer token once; kept across reloads
 });

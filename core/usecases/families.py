@@ -5,6 +5,12 @@ import), :func:`register` is where it does: a requesting family gets the
 policy's eligibility decision when it is registered, and every family gets
 the decision its status calls for (eligibility when it starts waiting,
 screening when a supporting family becomes available).
+
+A change of a family takes ``check_version``: a callable the API passes to
+refuse a change against an old version (``If-Match``), given the family
+before anything changes; None where no person edits (an import). Every such
+change makes a new version of the family (a new ETag), also when it adds a
+record of its own (an intake, an approval, a consent).
 """
 from __future__ import annotations
 
@@ -15,10 +21,19 @@ from core.lookup import get_child_or_404, get_or_404
 from core.programme import consent, contacts, families
 from core.programme import vocabulary as V
 from core.programme.models import Consent, Family, Member
+from core.types import utcnow
 from core.usecases import decisions
 
 #: The decision a family gets when it reaches a status.
 DECIDE_ON = {V.WAITING: "eligibility", V.AVAILABLE: "screening"}
+
+
+def _changing(family: Family, check_version) -> Family:
+    """Check the version the client read, and make this change a new version of the family."""
+    if check_version is not None:
+        check_version(family)
+    family.updated_at = utcnow()
+    return family
 
 
 def _decide_for_status(family: Family, today: date | None = None) -> None:
@@ -59,66 +74,68 @@ def read(family_id: int, part: str | None = None) -> Family:
 
 
 def update(family_id: int, data: dict, check_version) -> Family:
-    family = get_or_404(Family, family_id)
-    check_version(family)
+    family = _changing(get_or_404(Family, family_id), check_version)
     return families.update(family, data)
 
 
-def change_status(family_id: int, status: str, reason: str | None) -> Family:
+def change_status(family_id: int, status: str, reason: str | None, check_version) -> Family:
     """Move a family to another status its kind allows; the policy decides where the status calls for it."""
-    family = get_or_404(Family, family_id)
+    family = _changing(get_or_404(Family, family_id), check_version)
     families.change_status(family, status, reason)
     _decide_for_status(family)
     return family
 
 
-def record_intake(family_id: int, held_on: date, notes: str | None) -> Family:
-    family = get_or_404(Family, family_id)
+def record_intake(family_id: int, held_on: date, notes: str | None, check_version) -> Family:
+    family = _changing(get_or_404(Family, family_id), check_version)
     families.record_intake(family, held_on, notes)
     return family
 
 
-def record_triage(family_id: int, outcome: str, on: date) -> Family:
+def record_triage(family_id: int, outcome: str, on: date, check_version) -> Family:
     """Record the triage; the policy decides eligibility on it (too heavy or declined: off the waiting list)."""
-    family = get_or_404(Family, family_id)
+    family = _changing(get_or_404(Family, family_id), check_version)
     families.record_triage(family, outcome, on)
     decisions.decide("eligibility", family, on)
     return family
 
 
-def approve(family_id: int, note: str | None) -> Family:
-    family = get_or_404(Family, family_id)
+def approve(family_id: int, note: str | None, check_version) -> Family:
+    family = _changing(get_or_404(Family, family_id), check_version)
     families.approve(family, note)
     return family
 
 
-def add_member(family_id: int, data: dict) -> Family:
-    family = get_or_404(Family, family_id)
+def add_member(family_id: int, data: dict, check_version) -> Family:
+    """Add a household member (409 beyond the most a family has)."""
+    family = _changing(get_or_404(Family, family_id), check_version)
     families.add_member(family, data)
     return family
 
 
-def update_member(family_id: int, member_id: int, data: dict) -> Family:
+def update_member(family_id: int, member_id: int, data: dict, check_version) -> Family:
     member = get_child_or_404(Member, member_id, family_id=family_id)
+    _changing(member.family, check_version)
     families.update_member(member, data)
     return member.family
 
 
-def remove_member(family_id: int, member_id: int) -> Family:
+def remove_member(family_id: int, member_id: int, check_version) -> Family:
     member = get_child_or_404(Member, member_id, family_id=family_id)
-    family = member.family
+    family = _changing(member.family, check_version)
     families.remove_member(member)
     return family
 
 
-def give_consent(family_id: int, data: dict) -> Consent:
-    family = get_or_404(Family, family_id)
-    return consent.give(family, data["purpose"], data["wording_version"], data["given_on"])
+def give_consent(family_id: int, data: dict, check_version) -> tuple[Consent, Family]:
+    family = _changing(get_or_404(Family, family_id), check_version)
+    return consent.give(family, data["purpose"], data["wording_version"], data["given_on"]), family
 
 
-def withdraw_consent(family_id: int, consent_id: int, on: date) -> Consent:
+def withdraw_consent(family_id: int, consent_id: int, on: date, check_version) -> tuple[Consent, Family]:
     found = get_child_or_404(Consent, consent_id, family_id=family_id)
-    return consent.withdraw(found, on)
+    family = _changing(get_or_404(Family, family_id), check_version)
+    return consent.withdraw(found, on), family
 
 
 def log_contact(family_id: int, data: dict):

@@ -75,7 +75,7 @@ def apply(out: Plan) -> None:
             for purpose in item.consents:
                 _guard("families", item.row, consent_service.give, family, purpose, WORDING_VERSION, date.today())
             if item.status_change:
-                _guard("families", item.row, family_cases.change_status, family.id, item.status_change, REASON)
+                _guard("families", item.row, family_cases.change_status, family.id, item.status_change, REASON, None)
     for member in out.members:
         if member.action == "create" and member.family.existing is not None:
             _guard("members", member.row, family_service.add_member, member.family.existing, dict(member.data))
