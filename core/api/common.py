@@ -16,6 +16,7 @@ from core.extensions import db
 from core.lookup import get_child_or_404, get_or_404  # noqa: F401  (re-exported for the views)
 from core.messages import Message
 
+
 class _Parser(FlaskParser):
     DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": RAISE}
 

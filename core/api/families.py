@@ -4,7 +4,7 @@ Every read and write of a family record is audited.
 """
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, pre_load, validate
+from marshmallow import Schema, fields, validate
 from sqlalchemy import func, or_, select
 
 from core import audit
@@ -13,7 +13,7 @@ from core.api.common import (Blueprint, PageQuerySchema, get_child_or_404, keyse
 from core.auth import roles as R
 from core.auth.access import requires
 from core.extensions import db
-from core.messages import Message, explanation
+from core.messages import explanation
 from core.programme import schemas as S
 from core.programme import vocabulary as V
 from core.programme.models import Approval, Consent, Contact, Decision, DuplicateFlag, Family, Match
@@ -37,13 +37,6 @@ class FamilyQuerySchema(PageQuerySchema):
     registered_to = fields.Date()
     sort = fields.String(load_default="id", validate=validate.OneOf(tuple(SORTS)))
     order = fields.String(load_default="asc", validate=validate.OneOf(("asc", "desc")))
-
-    @pre_load
-    def _no_name_in_the_url(self, data, **kwargs):
-        if "q" in data and "q" not in self.fields:
-            raise ValidationError({"q": [Message("Search by name with POST .../families/search: a name is not put "
-                                                 "in a URL.", code="search_in_body")]})
-        return data
 
 
 class FamilySearchSchema(FamilyQuerySchema):

@@ -72,7 +72,7 @@ def _availability(value: dict) -> None:
 
 
 def _codes(choices):
-    """A list of codes from *choices*, each at most once."""
+    """A list of codes from *choices*, at most as many as there are choices."""
     return fields.List(fields.String(validate=validate.OneOf(choices)), load_default=list,
                        validate=validate.Length(max=len(choices)))
 
