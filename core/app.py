@@ -61,6 +61,10 @@ def create_app(config: dict | None = None) -> Flask:
     _init_errors(app)
     app.after_request(_security_headers)
 
+    from tasks import celery_init_app
+
+    celery_init_app(app)
+
     from core.cli import register as register_cli
 
     register_cli(app)

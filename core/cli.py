@@ -319,8 +319,14 @@ def tenants_apply(path):
         click.echo(f"{consortium.slug}: {change}")
 
 
+def _task_commands():
+    from tasks.commands import beat_command, worker_command
+
+    return [worker_command, beat_command]
+
+
 COMMANDS = [init_command, create_admin_command, consortium_group, municipality_group, user_group, token_group,
-            tenants_group]
+            tenants_group, *_task_commands()]
 
 
 def register(app) -> None:

@@ -13,6 +13,7 @@ import os
 import re
 import secrets
 from datetime import timedelta
+from email.utils import parseaddr
 from pathlib import Path
 
 from limits import parse_many
@@ -33,6 +34,7 @@ SETTINGS = (
     "LOG_LEVEL", "LOG_FORMAT", "SESSION_IDLE_MINUTES", "SESSION_ABSOLUTE_HOURS", "API_TOKEN_DEFAULT_DAYS",
     "PLUGIN_TIMEOUT_SECONDS", "AUTH_CACHE_SECONDS", "DATABASE_PING_IDLE_SECONDS", "PROXY_FIX_X_FOR",
     "REQUEST_MAX_BYTES", "IMPORT_MAX_BYTES", "REGISTRATION_LIMIT_PER_IP", "REGISTRATION_LIMIT_PER_MUNICIPALITY",
+    "SMTP_URL", "MAIL_FROM", "SCHEDULER_REQUEUE_SECONDS", "BROKER_VISIBILITY_SECONDS",
 )
 
 #: Engine options in every environment: no statement parameters (personal data) in a log line or an error.
@@ -103,6 +105,18 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "REQUEST_MAX_BYTES": request_max_bytes,
         "MAX_CONTENT_LENGTH": request_max_bytes,
         "IMPORT_MAX_BYTES": _number(env, "IMPORT_MAX_BYTES", str(10 * MIB), ("bytes", "bytes"), minimum=1),
+        # Scheduled work (tasks/): Redis when REDIS_URL is set, else kombu's SQLAlchemy transport on SQLite.
+        "CELERY_BROKER_URL": redis_url or "sqla+sqlite:///" + str(Path(instance_path) / "celery.sqlite3"),
+        # With Redis, a task taken by a worker that died comes back after this long (no ETA may be longer).
+        "BROKER_VISIBILITY_SECONDS": _number(env, "BROKER_VISIBILITY_SECONDS", "3600", ("seconds", "seconden"),
+                                             minimum=60),
+        # A pending item enqueued this long ago and not done is enqueued again (a lost message, a dead worker).
+        "SCHEDULER_REQUEUE_SECONDS": _number(env, "SCHEDULER_REQUEUE_SECONDS", "300", ("seconds", "seconden"),
+                                             minimum=1),
+        # Mail: an SMTP server, or (unset) .eml files in instance/mail for a local run.
+        "SMTP_URL": _smtp_url(env),
+        "MAIL_FROM": _mail_from(env),
+        "MAIL_DIRECTORY": str(Path(instance_path) / "mail"),
         "BABEL_DEFAULT_LOCALE": "nl",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Amsterdam",
         "LANGUAGES": ("nl", "en"),
@@ -191,6 +205,22 @@ def _redis_url(env) -> str | None:
     return value or None
 
 
+def _smtp_url(env) -> str | None:
+    value = _value(env, "SMTP_URL", "")
+    if value and not value.startswith(("smtp://", "smtps://")):
+        raise ConfigError("SMTP_URL must start with smtp:// (add ?starttls=true for STARTTLS) or smtps://",
+                          "SMTP_URL moet beginnen met smtp:// (met ?starttls=true voor STARTTLS) of smtps://")
+    return value or None
+
+
+def _mail_from(env) -> str:
+    value = _value(env, "MAIL_FROM", "Koppel <noreply@koppel.example>")
+    if "@" not in parseaddr(value)[1]:
+        raise ConfigError(f"MAIL_FROM must be an e-mail address (such as Koppel <noreply@example.org>), not {value!r}",
+                          f"MAIL_FROM moet een e-mailadres zijn (zoals Koppel <noreply@example.org>), niet {value!r}")
+    return value
+
+
 def _role(env) -> str:
     value = _value(env, "DATABASE_APP_ROLE", "koppel_app")
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", value):
@@ -218,6 +248,9 @@ def _log_level(env) -> str:
 
 
 def _check(config: dict) -> None:
+    if config["SCHEDULER_REQUEUE_SECONDS"] >= config["BROKER_VISIBILITY_SECONDS"]:
+        raise ConfigError("SCHEDULER_REQUEUE_SECONDS must be shorter than BROKER_VISIBILITY_SECONDS",
+                          "SCHEDULER_REQUEUE_SECONDS moet korter zijn dan BROKER_VISIBILITY_SECONDS")
     if config["KOPPEL_ENV"] == "production" and config.get("SECRET_KEY") in (None, "", DEV_SECRET_KEY):
         raise ConfigError(
             "SECRET_KEY is missing or is the development default; set SECRET_KEY "

@@ -20,10 +20,20 @@ from core.programme.models import (
     ProgrammeTarget,
     ReferrerNotification,
 )
+from core.scheduling.models import (
+    ConsortiumKpiSnapshot,
+    EarlyWarning,
+    ImportJob,
+    KpiSnapshot,
+    Notification,
+    ScheduledItem,
+    WorkItem,
+)
 from tenants.models import Consortium, Municipality
 
 __all__ = [
-    "ApiToken", "Approval", "AuditEvent", "Consent", "Consortium", "Contact", "Decision", "DuplicateFlag",
-    "Evaluation", "Family", "FamilyStatusChange", "IntakeMeeting", "Match", "MatchExtension", "MatchTransition",
-    "Member", "Membership", "Municipality", "PolicyTemplate", "PolicyVersion", "ProgrammeTarget", "ReferrerNotification", "User", "UserSession",
+    "ApiToken", "Approval", "AuditEvent", "Consent", "Consortium", "ConsortiumKpiSnapshot", "Contact", "Decision", "DuplicateFlag",
+    "EarlyWarning", "Evaluation", "Family", "FamilyStatusChange", "ImportJob", "IntakeMeeting", "KpiSnapshot", "Match", "MatchExtension", "MatchTransition",
+    "Member", "Membership", "Municipality", "Notification", "PolicyTemplate", "PolicyVersion", "ProgrammeTarget", "ReferrerNotification", "ScheduledItem", "User",
+    "UserSession", "WorkItem",
 ]

@@ -152,6 +152,10 @@ BAD_VALUES = [
     ("LOG_FORMAT", "xml", "LOG_FORMAT must be one of json, text"),
     ("REGISTRATION_LIMIT_PER_IP", "many", "REGISTRATION_LIMIT_PER_IP must be a rate limit"),
     ("REGISTRATION_LIMIT_PER_MUNICIPALITY", "200 a day", "REGISTRATION_LIMIT_PER_MUNICIPALITY must be a rate limit"),
+    ("SMTP_URL", "mail.example:25", "SMTP_URL must start with smtp://"),
+    ("MAIL_FROM", "Koppel", "MAIL_FROM must be an e-mail address"),
+    ("SCHEDULER_REQUEUE_SECONDS", "0", "SCHEDULER_REQUEUE_SECONDS must be a whole number of seconds (1 or more)"),
+    ("BROKER_VISIBILITY_SECONDS", "30", "BROKER_VISIBILITY_SECONDS must be a whole number of seconds (60 or more)"),
 ]
 
 

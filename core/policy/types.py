@@ -143,6 +143,35 @@ class MatchTerms:
 
 
 @dataclass(frozen=True)
+class ReviewThresholds:
+    """When scheduled work warns (see ``koppel_review_thresholds``); the defaults are the platform's.
+
+    ``evaluation_reminder_days``: remind of an evaluation still open this long
+    after its due date. ``vog_warning_days``: warn this long before a VOG stops
+    counting. ``supporting_review_months``: a supporting family without an
+    evaluation for this long gets a review. The monthly review warns when no
+    match started in ``no_match_weeks`` while families wait; when the longest
+    wait exceeds ``longest_wait_days``; when a district has waiting families
+    and no available supporting family within ``reach_km``; when screened
+    supporting families are idle for ``idle_supporting_months``; when at least
+    ``triage_leaving_min`` families and ``triage_leaving_share`` of those
+    triaged in the last three months left at triage; and when the year's
+    target is out of reach at the current pace (from ``target_pace_from_month``).
+    """
+
+    evaluation_reminder_days: int = 14
+    vog_warning_days: int = 60
+    supporting_review_months: int = 12
+    no_match_weeks: int = 8
+    longest_wait_days: int = 90
+    reach_km: float = 5.0
+    idle_supporting_months: int = 3
+    triage_leaving_share: float = 0.3
+    triage_leaving_min: int = 5
+    target_pace_from_month: int = 3
+
+
+@dataclass(frozen=True)
 class PlannedEvaluation:
     kind: str  # trial_end | periodic | extension_decision | end
     moment: str  # start | review | end

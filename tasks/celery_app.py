@@ -1,0 +1,73 @@
+"""Celery bound to the Flask app, as in Flask's own Celery pattern.
+
+Each task runs in an app context and enters its tenant's context itself
+from its ``tenant_id`` argument (or the named cross-tenant scope in
+``cross_scope``). The broker is Redis when ``REDIS_URL`` is set, else kombu's
+SQLAlchemy transport on ``instance/celery.sqlite3``. No result backend:
+the database holds the state of every item.
+
+Reliability settings (docs/scheduling.md): late acknowledgement with one
+message prefetched, a task requeued when its worker process is lost, and no
+countdown longer than the broker's visibility timeout.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from celery import Celery, Task
+from celery.schedules import crontab
+from celery.signals import worker_process_init
+from flask import Flask
+
+from core.scheduling.runner import scope
+
+#: Longest retry countdown: below the broker visibility timeout (BROKER_VISIBILITY_SECONDS, 3600 s by default).
+MAX_BACKOFF_SECONDS = 600
+
+
+def celery_init_app(app: Flask) -> Celery:
+    """Create the Celery app for *app*, as ``app.extensions["celery"]``."""
+
+    class FlaskTask(Task):
+        def __call__(self, *args, **kwargs):
+            with app.app_context(), scope(kwargs.get("tenant_id"), kwargs.get("cross_scope")):
+                return self.run(*args, **kwargs)
+
+    celery = Celery(app.import_name, task_cls=FlaskTask)
+    visibility = app.config["BROKER_VISIBILITY_SECONDS"]
+    # kombu's SQLAlchemy transport hands its options to create_engine: only Redis gets these
+    redis = app.config["CELERY_BROKER_URL"].startswith(("redis", "rediss", "unix"))
+    celery.conf.update(
+        broker_url=app.config["CELERY_BROKER_URL"],
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"visibility_timeout": visibility} if redis else {},
+        task_ignore_result=True,
+        result_backend=None,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_time_limit=min(visibility - 60, 1800),
+        task_soft_time_limit=min(visibility - 90, 1700),
+        task_serializer="json",
+        accept_content=["json"],
+        timezone="Europe/Amsterdam",
+        enable_utc=True,
+        worker_hijack_root_logger=False,  # Koppel's log format (JSON in production, no personal data)
+        worker_redirect_stdouts=False,
+        beat_schedule={"dispatch": {"task": "koppel.dispatch", "schedule": crontab(minute="*")}},
+        beat_schedule_filename=str(Path(app.instance_path) / "celerybeat-schedule"),
+        include=["tasks.work"],
+    )
+    celery.set_default()
+    app.extensions["celery"] = celery
+
+    @worker_process_init.connect(weak=False)
+    def _fresh_engines(**_):
+        """A forked worker process must not share its parent's database connections."""
+        from core.extensions import db
+
+        with app.app_context():
+            for engine in db.engines.values():
+                engine.dispose(close=False)
+
+    return celery
