@@ -55,6 +55,8 @@ def collect(now: datetime | None = None) -> Dispatched:
     with cross_tenant_scope("scheduler"):
         try:
             for kind in registry.values():
+                if kind.sweep is not None:
+                    kind.sweep(now)
                 if kind.find is not None:
                     out.found[kind.name] = _insert(kind.name, list(kind.find(now)))
             out.tickets = _take_due(now, registry)

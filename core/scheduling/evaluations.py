@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from core import notifications
 from core.extensions import db
@@ -106,7 +106,18 @@ def run_overdue(item) -> None:
                          subject_type="match", subject_id=match.id, work_item_id=work.id if work else None)
 
 
+def sweep(now: datetime) -> int:
+    """Resolve the work items of evaluations completed or skipped, or of matches no longer open."""
+    closed = select(Evaluation.id).join(Match, Match.id == Evaluation.match_id).where(
+        (Evaluation.completed_on.is_not(None)) | (Evaluation.skipped_reason.is_not(None))
+        | Match.state.not_in(V.OPEN_MATCH_STATES))
+    result = db.session.execute(update(WorkItem).where(
+        WorkItem.kind == "evaluation", WorkItem.resolved_at.is_(None), WorkItem.evaluation_id.in_(closed))
+        .values(resolved_at=now).execution_options(synchronize_session=False))
+    return result.rowcount or 0
+
+
 register(Kind("evaluation_due", {"nl": "Evaluaties die aan de beurt zijn", "en": "Evaluations falling due"},
-              run_due, find_due, schedule={"daily": "09:00"}))
+              run_due, find_due, schedule={"daily": "09:00"}, sweep=sweep))
 register(Kind("evaluation_overdue", {"nl": "Herinneringen aan open evaluaties", "en": "Reminders of open evaluations"},
               run_overdue, find_overdue, schedule={"daily": "09:00"}))

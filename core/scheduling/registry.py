@@ -7,7 +7,8 @@ now as :class:`Due` rows (set-based queries over every municipality), and a
 cross-tenant scope), inside the transaction that marks the item done. A kind
 whose items are made by a request (a background import) has no ``find``.
 
-``run`` raises :class:`BadData` when the item cannot be done as it stands (no
+A kind may also ``sweep``: resolve, set-based, the work items whose cause is
+gone. ``run`` raises :class:`BadData` when the item cannot be done as it stands (no
 retry: the item fails with the reason, which the tenant admin sees) and
 :class:`Transient` (or a database or connection error) when trying again later
 may help.
@@ -46,6 +47,9 @@ class Kind:
     cross_scope: str | None = None
     #: local wall-clock time at which the dispatcher looks for this kind's work, for the schedule overview
     schedule: dict | None = None
+    #: called by the dispatcher before ``find`` (scheduler scope): resolve what this kind made and is no longer
+    #: needed (a work item whose evaluation was completed); returns how many rows it changed
+    sweep: Callable[[datetime], int] | None = None
 
 
 class BadData(Exception):
