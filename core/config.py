@@ -8,6 +8,7 @@ names the setting, in one line.
 """
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import re
@@ -106,7 +107,7 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "MAX_CONTENT_LENGTH": request_max_bytes,
         "IMPORT_MAX_BYTES": _number(env, "IMPORT_MAX_BYTES", str(10 * MIB), ("bytes", "bytes"), minimum=1),
         # Scheduled work (tasks/): Redis when REDIS_URL is set, else kombu's SQLAlchemy transport on SQLite.
-        "CELERY_BROKER_URL": redis_url or "sqla+sqlite:///" + str(Path(instance_path) / "celery.sqlite3"),
+        "CELERY_BROKER_URL": redis_url or _sqlite_broker(instance_path, database_url),
         # With Redis, a task taken by a worker that died comes back after this long (no ETA may be longer).
         "BROKER_VISIBILITY_SECONDS": _number(env, "BROKER_VISIBILITY_SECONDS", "3600", ("seconds", "seconden"),
                                              minimum=60),
@@ -203,6 +204,15 @@ def _redis_url(env) -> str | None:
         raise ConfigError("REDIS_URL must start with redis://, rediss:// or unix://",
                           "REDIS_URL moet beginnen met redis://, rediss:// of unix://")
     return value or None
+
+
+def _sqlite_broker(instance_path: str, database_url: str) -> str:
+    """The embedded broker: ``instance/celery.sqlite3`` for the default database; another database gets a file of
+    its own, so that two local platforms never take each other's tasks."""
+    name = "celery.sqlite3"
+    if database_url != _default_database_url(instance_path):
+        name = f"celery-{hashlib.sha256(database_url.encode()).hexdigest()[:12]}.sqlite3"
+    return "sqla+sqlite:///" + str(Path(instance_path) / name)
 
 
 def _smtp_url(env) -> str | None:

@@ -9,7 +9,13 @@ last, after the start-up lines. Nothing the demo logs names a family.
 """
 from __future__ import annotations
 
+import logging
 import os
+import re
+import signal
+import subprocess
+import sys
+import threading
 
 import click
 from sqlalchemy import select
@@ -113,17 +119,74 @@ def demo_command(host, port):
         upgrade()
         rows = seed()
     server = make_server(host, port, app, threaded=True)
-    server.log_startup()
-    tune_garbage_collector()
-    # Last, after the start-up log lines: where to go and how to log in.
-    click.echo(banner(_url(host, server.port), app.config["SQLALCHEMY_DATABASE_URI"], rows))
+    background = Background(koppel_env)
     try:
+        background.start()
+        server.log_startup()
+        tune_garbage_collector()
+        # Last, after the start-up log lines: where to go and how to log in.
+        click.echo(banner(_url(host, server.port), app.config["SQLALCHEMY_DATABASE_URI"], rows))
+        signal.signal(signal.SIGTERM, _interrupt)
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         server.server_close()
+        background.stop()
     click.echo("Koppel demo stopped.")
+
+
+def _interrupt(*_):
+    raise KeyboardInterrupt
+
+
+class Background:
+    """The demo's worker and beat: ``koppel worker`` and ``koppel beat`` in processes of their own, on the same
+    configuration; their log lines are passed on to stderr, and they stop with the demo."""
+
+    READY = {"worker": "worker ready", "beat": "beat ready"}
+
+    #: a log line as the children write it: text ("12:01:02 INFO  ...") or JSON
+    LOG_LINE = re.compile(r"^(\d\d:\d\d:\d\d [A-Z]+ |\{)")
+
+    def __init__(self, koppel_env: str):
+        # a local demo may run as root (a container); Celery's warning about that is for servers
+        self.env = {**os.environ, "KOPPEL_ENV": koppel_env, "PYTHONUNBUFFERED": "1",
+                    "PYTHONWARNINGS": "ignore::celery.exceptions.SecurityWarning"}
+        self.processes: list[subprocess.Popen] = []
+        self.ready = {name: threading.Event() for name in self.READY}
+
+    def start(self, timeout: float = 60.0) -> None:
+        command = [sys.executable, "-c", "from core.cli import main; main()"]
+        for name, args in (("worker", ["worker", "--concurrency", "2"]), ("beat", ["beat"])):
+            process = subprocess.Popen([*command, *args], env=self.env, stdout=subprocess.PIPE,
+                                       stderr=subprocess.STDOUT, text=True, encoding="utf-8")
+            self.processes.append(process)
+            threading.Thread(target=self._relay, args=(name, process), daemon=True).start()
+        for name, ready in self.ready.items():  # so that the banner still comes last
+            if not ready.wait(timeout):
+                raise click.ClickException(f"the demo's {name} did not start within {timeout:.0f} s")
+
+    def _relay(self, name: str, process: subprocess.Popen) -> None:
+        log = logging.getLogger(f"koppel.demo.{name}")
+        for line in process.stdout:
+            if self.LOG_LINE.match(line):
+                sys.stderr.write(line)
+            elif line.strip():  # Celery's own words (a shutdown), as a log line like the rest
+                log.info("%s", line.strip())
+            if self.READY[name] in line:
+                self.ready[name].set()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 def _url(host: str, port: int) -> str:
@@ -141,7 +204,9 @@ def banner(url: str, database_url: str, rows: list[tuple[str, str, str]]) -> str
         f"Demo users (every one's password is {DEMO_PASSWORD}):",
         *(f"  {email:<{width}}  {role:<17} {where}" for email, role, where in rows),
         "",
-        "Stop with Ctrl-C.",
+        "A worker and beat run next to the web server: the dispatcher looks for due work every minute.",
+        "",
+        "Stop with Ctrl-C (it stops all three).",
     ]
     inner = max(len(line) for line in lines)
     rule = "+" + "-" * (inner + 4) + "+"

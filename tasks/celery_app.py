@@ -12,14 +12,17 @@ countdown longer than the broker's visibility timeout.
 """
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from celery import Celery, Task
 from celery.schedules import crontab
-from celery.signals import worker_process_init
+from celery.signals import beat_init, worker_process_init, worker_ready
 from flask import Flask
 
 from core.scheduling.runner import scope
+
+log = logging.getLogger("koppel.tasks")
 
 #: Longest retry countdown: below the broker visibility timeout (BROKER_VISIBILITY_SECONDS, 3600 s by default).
 MAX_BACKOFF_SECONDS = 600
@@ -60,6 +63,8 @@ def celery_init_app(app: Flask) -> Celery:
     )
     celery.set_default()
     app.extensions["celery"] = celery
+    # Celery's own INFO lines name nodes (name@host) and every task; Koppel logs what an operator needs
+    logging.getLogger("celery").setLevel(max(logging.WARNING, logging.getLevelName(app.config["LOG_LEVEL"])))
 
     @worker_process_init.connect(weak=False)
     def _fresh_engines(**_):
@@ -70,4 +75,20 @@ def celery_init_app(app: Flask) -> Celery:
             for engine in db.engines.values():
                 engine.dispose(close=False)
 
+    @worker_ready.connect(weak=False)
+    def _ready(sender=None, **_):
+        log.info("worker ready: %s processes, broker %s", sender.controller.concurrency if sender else "?",
+                 _broker_name(celery.conf.broker_url))
+
+    @beat_init.connect(weak=False)
+    def _beat_ready(**_):
+        log.info("beat ready: the dispatcher runs every minute")
+
     return celery
+
+
+def _broker_name(url: str) -> str:
+    """The broker without its password: the transport and the host or file."""
+    if url.startswith("sqla+sqlite"):
+        return "sqlite (" + Path(url.split(":///", 1)[1]).name + ")"
+    return url.split("://", 1)[0] + "://" + url.rsplit("@", 1)[-1].split("://", 1)[-1]

@@ -140,7 +140,7 @@ class Demo:
 
     def started(self) -> str:
         """Wait for the banner's closing rule; the demo's address."""
-        self.wait_for(lambda line: "Stop with Ctrl-C." in line)
+        self.wait_for(lambda line: "Stop with Ctrl-C" in line)
         self.wait_for(lambda line: line.startswith("+-"))
         return re.search(r"running at (http://\S+/)", "\n".join(self.lines)).group(1)
 
