@@ -96,8 +96,9 @@ def _insert(kind: str, found: list[Due]) -> int:
         rows = [{"kind": kind, "key": d.key, "tenant_id": d.tenant_id, "consortium_id": d.consortium_id,
                  "subject_id": d.subject_id, "due_at": d.due_at, "state": PENDING, "attempts": 0, "created_at": now}
                 for d in found[start:start + CHUNK]]
-        statement = insert(ScheduledItem.__table__).on_conflict_do_nothing(index_elements=["key"])
-        new += db.session.execute(statement, rows).rowcount or 0
+        table = ScheduledItem.__table__
+        statement = insert(table).on_conflict_do_nothing(index_elements=["key"]).returning(table.c.id)
+        new += len(db.session.execute(statement, rows).all())  # rowcount is -1 for a batch on PostgreSQL
     return new
 
 
