@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from flask import g, has_request_context, request
+from flask import g, has_app_context, has_request_context, request
 from sqlalchemy import JSON, BigInteger, Index, String, insert
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -46,8 +46,9 @@ class AuditEvent(TenantOwned, db.Model):
 
 
 def actor_user_id() -> int | None:
-    """The id of the user behind the current request (or its token), if any."""
-    principal = g.get("principal") if has_request_context() else None
+    """The id of the user behind the current request (or its token), if any; in a worker, the user a
+    background job acts for (``g.principal`` of the task's app context)."""
+    principal = g.get("principal") if has_app_context() else None
     return principal.user_id if principal else None
 
 
@@ -61,15 +62,17 @@ def record(
     detail: dict | None = None,
     actor: str | None = None,
     user_id: int | None = None,
+    apart: bool = True,
 ) -> None:
     """Write one audit event.
 
     A successful action is written in the caller's transaction, so it is kept
     exactly when the change is. A failure or refusal is written in a
     transaction of its own at once, so that it survives the rollback that
-    usually follows.
+    usually follows; ``apart=False`` writes it in the caller's transaction,
+    for work whose transaction commits either way (a background import).
     """
-    principal = g.get("principal") if has_request_context() else None
+    principal = g.get("principal") if has_app_context() else None
     if tenant_id is None:
         tenant_id = current_tenant_id()
     values = {
@@ -86,7 +89,7 @@ def record(
         "detail": detail,
     }
     statement = insert(AuditEvent.__table__).values(**values)
-    if outcome == SUCCESS:
+    if outcome == SUCCESS or not apart:
         if tenant_id is not None and current_tenant_id() != tenant_id:
             # an event about a tenant recorded outside its context (onboarding, suspension)
             with tenant_scope(tenant_id):

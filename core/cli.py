@@ -320,9 +320,9 @@ def tenants_apply(path):
 
 
 def _task_commands():
-    from tasks.commands import beat_command, worker_command
+    from tasks.commands import beat_command, scheduled_group, worker_command
 
-    return [worker_command, beat_command]
+    return [worker_command, beat_command, scheduled_group]
 
 
 COMMANDS = [init_command, create_admin_command, consortium_group, municipality_group, user_group, token_group,

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
         PlannedEvaluation,
         RenderedReport,
         Report,
+        ReviewThresholds,
         ScoreComponent,
     )
 
@@ -182,4 +183,28 @@ def koppel_match_terms() -> MatchTerms | None:
     term. Without such a plugin the platform's defaults apply
     (``MatchTerms()``: 12 months by default, 1 to 24; any frequency; overnight
     stays allowed).
+    """
+
+
+@hookspec(firstresult=True)
+def koppel_review_thresholds() -> ReviewThresholds | None:
+    """Say when scheduled work reminds and warns: the municipality's thresholds for the monthly programme review.
+
+    :return: a :class:`~core.policy.types.ReviewThresholds`: the days after
+        its due date that an open evaluation is reminded of; how long before a
+        VOG stops counting it is flagged; after how many months without an
+        evaluation a supporting family is reviewed; and when the monthly
+        programme review warns (no new match in ``no_match_weeks`` while
+        families wait, a longest wait above ``longest_wait_days``, a district
+        with waiting families and no available supporting family within
+        ``reach_km``, screened supporting families idle for
+        ``idle_supporting_months``, at least ``triage_leaving_min`` families
+        and ``triage_leaving_share`` of those triaged in three months leaving
+        at triage, the year's target out of reach at the current pace from
+        month ``target_pace_from_month``).
+
+    **First result wins**; a policy enables one programme-review plugin at a
+    time. Without one, or when it fails, the platform's defaults apply
+    (``ReviewThresholds()``, reasoned in ``docs/review.md``). A change of the
+    thresholds counts from the next time the work runs.
     """

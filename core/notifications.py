@@ -7,7 +7,7 @@ read in the reader's language.
 """
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from core.auth import roles as R
@@ -38,4 +38,26 @@ def notify(user_ids, kind: str, key: str, message: Message, *, subject_type: str
              "message": message.as_dict(), "subject_type": subject_type, "subject_id": subject_id,
              "work_item_id": work_item_id, "created_at": utcnow()} for user_id in user_ids]
     result = db.session.execute(insert(Notification.__table__).on_conflict_do_nothing(index_elements=["user_id", "key"]), rows)
+    return result.rowcount or 0
+
+
+def of_user(user_id: int, *, unread_only: bool = False):
+    """A SELECT of *user_id*'s notifications in the current tenant (newest first is the caller's order)."""
+    statement = select(Notification).where(Notification.user_id == user_id)
+    return statement.where(Notification.read_at.is_(None)) if unread_only else statement
+
+
+def mark_read(notification: Notification) -> Notification:
+    """Mark one notification read (it keeps the first time it was read); the caller commits."""
+    if notification.read_at is None:
+        notification.read_at = utcnow()
+        db.session.flush()
+    return notification
+
+
+def mark_all_read(user_id: int) -> int:
+    """Mark every unread notification of *user_id* in the current tenant read; returns how many."""
+    result = db.session.execute(update(Notification).where(Notification.user_id == user_id,
+                                                           Notification.read_at.is_(None))
+                                .values(read_at=utcnow()).execution_options(synchronize_session=False))
     return result.rowcount or 0

@@ -15,10 +15,10 @@ What it offers (see ``docs/plugins.md`` for the guide and
 * **The values hooks get and return** (plain frozen dataclasses):
   :class:`FamilyFacts`, :class:`PersonFacts`, :class:`MatchFacts`,
   :class:`MunicipalityFacts`, :class:`FundingActivity`; :class:`Finding`,
-  :class:`ScoreComponent`, :class:`MatchTerms`, :class:`PlannedEvaluation`,
-  :class:`Instrument`, :class:`Question`, :class:`FundingStatement`,
-  :class:`CostLine`, :class:`Report`, :class:`Section`, :class:`Chart`,
-  :class:`RenderedReport`.
+  :class:`ScoreComponent`, :class:`MatchTerms`, :class:`ReviewThresholds`,
+  :class:`PlannedEvaluation`, :class:`Instrument`, :class:`Question`,
+  :class:`FundingStatement`, :class:`CostLine`, :class:`Report`,
+  :class:`Section`, :class:`Chart`, :class:`RenderedReport`.
 * **Text for people**: :class:`Message` (an English message id with
   parameters, translated when it is read), :class:`Label` and
   :class:`Labels` (coded values shown by their translated label), :func:`N_`
@@ -28,6 +28,7 @@ What it offers (see ``docs/plugins.md`` for the guide and
   :data:`LANGUAGES`.
 * **Dates**: :func:`months_before`, :func:`add_months` (calendar months,
   the month's last day when it is shorter) and :func:`age_on` (whole years).
+* **Distances**: :func:`great_circle_km` (kilometres as the crow flies).
 * **Coded values** of the programme: :data:`FAMILY_KINDS` (:data:`REQUESTING`,
   :data:`SUPPORTING`), :data:`PROBLEM_AREAS`, :data:`TRIAGE_OUTCOMES`,
   :data:`CONSENT_PURPOSES`, :data:`SUPPORT_KINDS`, :data:`WEEKDAYS`,
@@ -44,6 +45,7 @@ from datetime import date
 
 from dateutil.relativedelta import relativedelta
 
+from core.geo import great_circle_km
 from core.hookspecs import hookimpl
 from core.labels import N_
 from core.messages import LANGUAGES, Label, Labels, Message, render
@@ -65,6 +67,7 @@ from core.policy.types import (
     Question,
     RenderedReport,
     Report,
+    ReviewThresholds,
     ScoreComponent,
     Section,
 )
@@ -116,6 +119,6 @@ __all__ = [
     "WEEKDAYS", "WELLBEING_SCALES",
     "Chart", "CostLine", "FamilyFacts", "Finding", "FundingActivity", "FundingStatement", "Instrument", "Label",
     "Labels", "MatchFacts", "MatchTerms", "Message", "MunicipalityFacts", "N_", "PersonFacts", "PlannedEvaluation",
-    "Plugin", "Question", "RenderedReport", "Report", "ScoreComponent", "Section",
-    "add_months", "age_on", "build_manager", "hookimpl", "months_before", "plugin_class", "render",
+    "Plugin", "Question", "RenderedReport", "Report", "ReviewThresholds", "ScoreComponent", "Section",
+    "add_months", "age_on", "build_manager", "great_circle_km", "hookimpl", "months_before", "plugin_class", "render",
 ]

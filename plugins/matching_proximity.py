@@ -15,25 +15,15 @@ only when both families have coordinates.
 """
 from __future__ import annotations
 
-import math
 import re
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from core.plugin_toolkit import hookimpl
+from core.plugin_toolkit import great_circle_km, hookimpl
 from plugins._common import BuiltinPlugin
 from plugins._matching import component, score_field, weight_field
 
-EARTH_RADIUS_KM = 6371.0088  # mean radius (IUGG)
 _NEIGHBOURHOOD = re.compile(r"^BU([0-9]{6})[0-9]{2}$")
-
-
-def great_circle_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Haversine distance in kilometres."""
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    dphi, dlambda = phi2 - phi1, math.radians(lon2 - lon1)
-    h = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlambda / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
 
 
 def _district(family) -> str | None:

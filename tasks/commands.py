@@ -60,12 +60,13 @@ def scheduled_list(municipality_slug, state, kind, limit):
     with cross_tenant_scope("platform-maintenance"):
         statement = status.items(state, kind)
         if municipality_slug:
-            statement = statement.where(ScheduledItem.tenant_id == _get(Municipality, municipality_slug, "municipality").id)
+            municipality = _get(Municipality, municipality_slug, "municipality")
+            statement = statement.where(ScheduledItem.tenant_id == municipality.id)
         found = db.session.scalars(statement.order_by(ScheduledItem.id.desc()).limit(limit + 1)).all()
         slugs = dict(db.session.execute(select(Municipality.id, Municipality.slug)).all())
+        rows = [(str(i.id), slugs.get(i.tenant_id, "-"), i.kind, i.state, str(i.attempts),
+                 i.due_at.astimezone(ZONE).strftime("%Y-%m-%d %H:%M"), i.error or "") for i in found[:limit]]
         db.session.rollback()
-    rows = [(str(i.id), slugs.get(i.tenant_id, "-"), i.kind, i.state, str(i.attempts),
-             i.due_at.astimezone(ZONE).strftime("%Y-%m-%d %H:%M"), i.error or "") for i in found[:limit]]
     header = ("id", "municipality", "kind", "state", "attempts", "due", "error")
     widths = [max(len(r[n]) for r in [header, *rows]) for n in range(len(header) - 1)]
     for row in [header, *rows]:

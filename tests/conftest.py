@@ -21,7 +21,7 @@ from core.extensions import db
 from tenants import onboarding
 from tenants.context import cross_tenant_scope
 
-pytest_plugins = ["tests.log_scan"]
+pytest_plugins = ["tests.log_scan", "tests.smtp", "tests.workers"]
 
 PG_APP_URL = os.environ.get(
     "KOPPEL_TEST_DATABASE_URL", "postgresql+psycopg://koppel_app:koppel_app@127.0.0.1:5432/koppel_test"
@@ -213,8 +213,11 @@ def populate(tenant_id: int, today=None) -> dict:
     """One of every programme record in *tenant_id*, made through the services; returns their ids."""
     from datetime import date, timedelta
 
+    from core.messages import Label, Message
     from core.programme import consent, contacts, decisions, families, matches, targets
     from core.programme.models import DuplicateFlag, Evaluation
+    from core.scheduling.models import ImportJob, Notification, ScheduledItem
+    from core.types import utcnow
     from tenants.context import tenant_scope
 
     today = today or date.today()
@@ -248,6 +251,20 @@ def populate(tenant_id: int, today=None) -> dict:
         contacts.log({"kind": "support_session", "occurred_on": start + timedelta(days=20), "duration_minutes": 180,
                       "note": None}, match_id=match.id)
         targets.set_target(today.year, {"new_matches_min": 10, "new_matches_max": 15, "note": None})
+        # a done scheduled item of a kind no dispatcher looks for (the scheduled-work routes need one)
+        db.session.add(ScheduledItem(kind="example", key=f"example:{match.id}", subject_id=match.id, state="done",
+                                     attempts=1, due_at=utcnow(), finished_at=utcnow()))
+        # a notification of the first user, read and mailed already (the notification routes need one)
+        anyone = db.session.scalar(select(User.id).order_by(User.id).limit(1))
+        if anyone is not None:
+            db.session.add(Notification(user_id=anyone, kind="example", key=f"example:{match.id}",
+                                        message=Message("Evaluation due: %(kind)s of match %(match)s, on %(date)s.", {
+                                            "kind": Label("evaluation_kind", "periodic"), "match": match.id,
+                                            "date": today}, code="evaluation_due").as_dict(),
+                                        read_at=utcnow(), mailed_at=utcnow()))
+        # an import job, done (the import routes need one)
+        db.session.add(ImportJob(dry_run=True, state="done", source="csv", file_names=["families.csv"],
+                                 finished_at=utcnow()))
         db.session.commit()
         flag = db.session.scalar(select(DuplicateFlag.id))
         evaluation = db.session.scalar(select(Evaluation.id).where(Evaluation.match_id == match.id))

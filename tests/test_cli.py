@@ -3,6 +3,7 @@ process of its own, in development on a fresh SQLite database, as the README say
 and prints no traceback; a wrong invocation is one line on stderr and a non-zero exit status."""
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import urllib.request
@@ -34,6 +35,9 @@ RUNS = [
     ("token revoke", ["{prefix}"]),  # the prefix token create printed
     ("municipality suspend", ["tiel"]),
     ("municipality activate", ["tiel"]),
+    ("scheduled dispatch", []),
+    ("scheduled list", ["--municipality", "tiel", "--state", "failed"]),  # the failed item _failed_item made
+    ("scheduled run-again", ["{item}"]),
 ]
 
 #: Wrong invocations (after RUNS) and a word their one line must contain.
@@ -45,6 +49,9 @@ WRONG = [
      {}, "needs a municipality"),
     (["token", "create", "--name", "x", "--role", "coordinator", "--municipality", "tiel"], {"KOPPEL_ENV": None},
      "SECRET_KEY"),
+    (["scheduled", "run-again", "999"], {}, "no scheduled item 999"),
+    (["scheduled", "run-again", "1"], {}, "Only a failed item"),  # run again already (and perhaps done by the demo)
+    (["scheduled", "list", "--kind", "nothing"], {}, "nothing"),
     (["init"], {"SESSION_IDLE_MINUTES": "abc"}, "SESSION_IDLE_MINUTES"),
     (["init"], {"DATABASE_URL": "sqlite:////nonexistent-directory/koppel.sqlite3"}, "database"),
 ]
@@ -100,12 +107,25 @@ def instance(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("cli")
 
 
+def _failed_item(database: Path) -> int:
+    """A failed scheduled item of Tiel, as a worker leaves one, written straight into the database."""
+    with sqlite3.connect(database) as conn:
+        cursor = conn.execute(
+            "INSERT INTO scheduled_item (kind, key, tenant_id, subject_id, due_at, state, attempts, error,"
+            " finished_at, created_at) SELECT 'evaluation_due', 'evaluation_due:1', id, 1,"
+            " '2026-11-26 08:00:00.000000', 'failed', 1, 'the evaluation no longer exists',"
+            " '2026-11-26 08:00:05.000000', '2026-11-26 08:00:00.000000' FROM municipality WHERE slug = 'tiel'")
+        return cursor.lastrowid
+
+
 @pytest.fixture(scope="module")
 def runs(instance) -> dict:
     """Each command of RUNS, run in order on one fresh database: its completed process."""
-    done, prefix = {}, None
+    done, prefix, item = {}, None, None
     for path, args in RUNS:
-        args = [a.format(prefix=prefix) for a in args]
+        if path == "scheduled list":
+            item = _failed_item(instance / "koppel.sqlite3")
+        args = [a.format(prefix=prefix, item=item) for a in args]
         done[path] = _koppel([*path.split(), *args], _environment(instance))
         if path == "token create":
             found = re.search(r"^token (\S+)…", done[path].stdout, flags=re.MULTILINE)
@@ -132,6 +152,12 @@ def test_what_the_commands_print(runs):
     assert "revoked" in runs["token revoke"].stdout
     assert "Tiel is suspended" in runs["municipality suspend"].stdout
     assert "Tiel is active" in runs["municipality activate"].stdout
+    assert runs["scheduled dispatch"].stdout.startswith("dispatch: 0 new items (none), 0 due items handed")
+    header, line = runs["scheduled list"].stdout.splitlines()
+    assert header.split() == ["id", "municipality", "kind", "state", "attempts", "due", "error"]
+    assert re.split(r"\s{2,}", line) == ["1", "tiel", "evaluation_due", "failed", "1", "2026-11-26 09:00",
+                                   "the evaluation no longer exists"]  # due in Amsterdam time
+    assert "item 1 (evaluation_due) is pending again; sent to a worker" in runs["scheduled run-again"].stdout
 
 
 def test_koppel_demo_runs_on_the_same_database(runs, instance):

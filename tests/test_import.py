@@ -1,11 +1,15 @@
 """Bulk import from spreadsheets (XLSX and CSV), on SQLite and PostgreSQL.
 
 The workbooks are built here with openpyxl; ``tests/data/`` holds the same
-data as the semicolon-separated CSV files a Dutch Excel writes.
+data as the semicolon-separated CSV files a Dutch Excel writes. An import is
+a background job: :func:`post` sends it, runs its item in-process as a worker
+would, and reads the job back (tests/test_background_import.py tests the job
+itself).
 """
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -18,6 +22,9 @@ from core.errors import Conflict
 from core.extensions import db
 from core.programme import imports
 from core.programme.models import Consent, Evaluation, Family, Match, MatchTransition, ReferrerNotification
+from core.scheduling import imports as background
+from core.scheduling import runner
+from core.scheduling.models import ScheduledItem
 from tenants.context import tenant_scope
 
 from tests.conftest import enable_policy
@@ -81,12 +88,57 @@ def csv_file(rows, separator=";", bom=True) -> bytes:
     return (b"\xef\xbb\xbf" if bom else b"") + content.encode("utf-8")
 
 
-def post(client, world, *, dry_run=None, token=R.COORDINATOR, query=None, **files):
+@dataclass
+class Outcome:
+    """An import sent, run and read back, as the synchronous API answered it: ``status_code`` 200 (dry run
+    without problems), 201 (imported) or 422 (problems), and the report; a refusal of the request itself
+    (413, 422 for no file, 401/403/404) as it came. ``job`` is the job as last read, ``body`` that answer."""
+
+    status_code: int
+    report: dict | None
+    body: bytes
+    job: dict | None = None
+
+    def get_json(self):
+        return self.report
+
+    def get_data(self) -> bytes:
+        return self.body
+
+
+def run_job(app, tenant_id: int, job_id: int) -> str:
+    """Do the job's scheduled item in-process, as a worker does (no broker, no Celery)."""
+    with app.app_context(), runner.scope(tenant_id, None):
+        item_id = db.session.scalar(select(ScheduledItem.id).where(ScheduledItem.key == background.key(job_id)))
+        db.session.rollback()
+        return runner.run(item_id)
+
+
+def send(client, world, *, dry_run=None, token=R.COORDINATOR, query=None, municipality="aalten", **files):
+    """POST the files to the import (multipart), as a client does; the answer as it came."""
     data = {name: (io.BytesIO(content), f"{name}.{'xlsx' if name == 'workbook' else 'csv'}")
             for name, content in files.items()}
     if dry_run is not None:
         data["dry_run"] = "true" if dry_run else "false"
-    return client.post(URL + (query or ""), data=data, headers=world.bearer(token), content_type="multipart/form-data")
+    return client.post(f"/api/v1/{municipality}/imports" + (query or ""), data=data, headers=world.bearer(token),
+                       content_type="multipart/form-data")
+
+
+def post(client, world, *, token=R.COORDINATOR, municipality="aalten", **kwargs) -> Outcome:
+    """Send an import, run its job and read it back (see :class:`Outcome`)."""
+    response = send(client, world, token=token, municipality=municipality, **kwargs)
+    if response.status_code != 202:
+        return Outcome(response.status_code, response.get_json(), response.get_data())
+    job = response.get_json()
+    assert job["state"] == "queued" and response.headers["Location"].endswith(f"/imports/{job['id']}")
+    run_job(client.application, world.ids[municipality], job["id"])
+    answer = client.get(response.headers["Location"], headers=world.bearer(token))
+    job = answer.get_json()
+    assert job["state"] == "done", job
+    report = job["report"]
+    assert job["committed"] is report["committed"] and job["progress"]["problem_count"] == report["problem_count"]
+    status = 422 if report["problems"] else 201 if report["committed"] else 200
+    return Outcome(status, report, answer.get_data(), job)
 
 
 def rows_in(owner_engine) -> dict:
@@ -404,8 +456,10 @@ def test_a_refusal_while_writing_rolls_everything_back(app, world, owner_engine,
         raise RuntimeError("the database went away")
 
     monkeypatch.setattr(match_service, "transition", crash)
+    response = send(client, world, dry_run=False, workbook=book)
+    assert response.status_code == 202
     with pytest.raises(RuntimeError):
-        post(client, world, dry_run=False, workbook=book)
+        run_job(app, world.ids["aalten"], response.get_json()["id"])
     assert rows_in(owner_engine) == before
 
 
@@ -413,6 +467,7 @@ def test_unreadable_and_missing_files(app, world):
     client = app.test_client()
     response = client.post(URL, headers=world.bearer(R.COORDINATOR), json={})
     assert response.status_code == 422 and response.get_json()["problems"][0]["message"].startswith("no file")
+    assert send(client, world).status_code == 422  # a form without a file
     response = post(client, world, workbook=b"external_ref;kind\n")
     assert response.status_code == 422 and "not an XLSX" in response.get_json()["problems"][0]["message"]
     cp1252 = "external_ref;kind;display_name\nV-1;vraaggezin;Familie Ö\n".encode("cp1252")
@@ -451,13 +506,11 @@ def test_only_staff_of_the_municipality_may_import(app, world, owner_engine):
     response = post(client, world, workbook=book, dry_run=False, token=R.TENANT_ADMIN)
     assert response.status_code == 201
     # Druten's own import does not see Aalten's families: the same refs are new there
-    response = client.post("/api/v1/druten/imports", data={"workbook": (io.BytesIO(book), "x.xlsx")},
-                           headers=world.bearer("druten"), content_type="multipart/form-data")
+    response = post(client, world, workbook=book, token="druten", municipality="druten")
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["counts"]["families"]["create"] == 3
     # and a match cannot reach a family of another municipality
-    response = client.post("/api/v1/druten/imports", data={"matches": (io.BytesIO(csv_file(MATCHES)), "m.csv")},
-                           headers=world.bearer("druten"), content_type="multipart/form-data")
+    response = post(client, world, matches=csv_file(MATCHES), token="druten", municipality="druten")
     assert response.status_code == 422
     assert problems_of(response) == {("matches", 2, "requesting_ref"), ("matches", 2, "supporting_ref")}
 

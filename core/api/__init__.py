@@ -13,10 +13,15 @@ def blueprints():
         kpis,
         matches,
         municipalities,
+        notifications,
         policy,
         registrations,
+        review,
+        scheduled_work,
         targets,
+        work_items,
     )
 
     return [account.blp, municipalities.blp, audit_events.blp, consortia.blp, families.blp, matches.blp,
-            evaluations.blp, duplicates.blp, targets.blp, registrations.blp, imports.blp, kpis.blp, policy.blp]
+            evaluations.blp, duplicates.blp, targets.blp, registrations.blp, imports.blp, kpis.blp, policy.blp,
+            scheduled_work.blp, notifications.blp, work_items.blp, review.blp]

@@ -1,22 +1,27 @@
 """Bulk import from spreadsheets: an XLSX workbook or CSV files (see docs/import.md).
 
-``POST /api/v1/<municipality>/imports`` (multipart/form-data) checks the file
-and, with ``dry_run=false``, imports it: 200 with the report for a dry run
-(the default), 201 when imported, 422 with the report when there are
-problems (nothing is written then), 413 when the upload is too large.
+``POST /api/v1/<municipality>/imports`` (multipart/form-data) checks what can
+be told of the upload at once (422 with the report: no file, not a workbook,
+not UTF-8; 413 when too large) and answers 202 with an import job that a
+worker runs (:mod:`core.scheduling.imports`): a dry run (the default) or,
+with ``dry_run=false``, the import. ``GET .../imports/<id>`` shows its
+progress and, when done, its report; ``GET .../imports`` lists the jobs.
 """
 from __future__ import annotations
 
+from flask import g, make_response, url_for
 from flask_smorest.fields import Upload
 from marshmallow import EXCLUDE, Schema, fields
+from sqlalchemy import select
 
-from core.api.common import Blueprint
+from core.api.common import Blueprint, PageQuerySchema, get_or_404, keyset_page, page_of
 from core.api.openapi import ErrorSchema
 from core.auth import roles as R
 from core.auth.access import requires
 from core.extensions import db
 from core.programme import imports
-from core.usecases import imports as import_cases
+from core.scheduling import imports as background
+from core.scheduling.models import ImportJob
 
 blp = Blueprint("imports", __name__, url_prefix="/api/v1/<municipality>",
                 description="Bulk import of families, members and matches from spreadsheets")
@@ -71,35 +76,80 @@ class ImportReportSchema(Schema):
     problems = fields.List(fields.Nested(ProblemSchema))
 
 
+class ProgressSchema(Schema):
+    rows_total = fields.Integer(metadata={"description": "rows to check, over all sheets (known once read)"})
+    rows_checked = fields.Integer()
+    rows_written = fields.Integer(metadata={"description": "0 after a dry run or a refused import: rolled back"})
+    problem_count = fields.Integer(metadata={"description": "problems found so far"})
+
+
+class ImportJobSchema(Schema):
+    id = fields.Integer()
+    state = fields.String(metadata={"description": "queued, running, done or failed"})
+    dry_run = fields.Boolean()
+    source = fields.String(allow_none=True, metadata={"description": "xlsx or csv"})
+    file_names = fields.List(fields.String())
+    error = fields.String(allow_none=True, metadata={"description": "why it failed (no personal data)"})
+    created_at = fields.DateTime()
+    started_at = fields.DateTime(allow_none=True)
+    finished_at = fields.DateTime(allow_none=True)
+    progress = fields.Nested(ProgressSchema)
+
+
+class ImportJobDetailSchema(ImportJobSchema):
+    committed = fields.Boolean(metadata={"description": "when done: whether the rows were written"})
+    report = fields.Nested(ImportReportSchema, metadata={"description": "when done"})
+
+
 @blp.post("/imports")
 @requires(*STAFF)
 @blp.arguments(ImportQuerySchema, location="query")
 @blp.arguments(ImportFilesSchema, location="files")
-@blp.response(201, ImportReportSchema, description="Imported")
-@blp.alt_response(200, schema=ImportReportSchema, description="Dry run: checked, nothing written")
+@blp.response(202, ImportJobDetailSchema, description="Accepted: the job; Location is its address")
 @blp.alt_response(422, schema={"oneOf": [ImportReportSchema, ErrorSchema]},
-                  description="Problems found, nothing written; or invalid arguments (the error body)")
+                  description="No file, not a workbook or not UTF-8 (the report, nothing stored); or invalid "
+                              "arguments (the error body)")
 def run_import(query, files):
-    """Check, and unless ``dry_run``, import families, members and matches (all rows or none).
+    """Send families, members and matches to import (all rows or none), in the background.
 
     Send a workbook as ``workbook``, or CSV files as ``families``, ``members`` and ``matches``
     (multipart/form-data). ``dry_run`` defaults to true: send ``dry_run=false`` (query or form)
-    to import. Every problem is reported with its sheet, row and column.
+    to import. The answer is the job (202, ``Location``): read it until its ``state`` is ``done``
+    (its ``report`` tells every problem with its sheet, row and column) or ``failed``.
     """
     # flask-smorest documents one multipart schema per operation and webargs reads files and form fields
     # from different places: the upload schema above documents dry_run, the form is parsed here.
     form = blp.ARGUMENTS_PARSER.parse(ImportFormSchema(), location="form", unknown=EXCLUDE)
     dry_run = form.get("dry_run", query.get("dry_run", True))  # the form wins over the query string
-    workbook = files.get("workbook")
-    upload = imports.read_upload(
-        workbook.read() if workbook is not None else None,
-        {name: files[name].read() for name in imports.SHEETS if files.get(name) is not None},
-    )
-    report = import_cases.run(upload, dry_run=dry_run)
-    if report.problems:
-        return report.as_dict(), 422
-    if dry_run:
-        return report.as_dict(), 200
+    sent = {name: files[name] for name in ("workbook", *imports.SHEETS) if files.get(name) is not None}
+    content = {name: upload.read() for name, upload in sent.items()}
+    workbook = content.get("workbook")
+    checked = imports.check_upload(workbook, {k: v for k, v in content.items() if k != "workbook"})
+    if checked.problems:  # the report, not the job: answered as it is (the 202 schema would cut it)
+        report = imports.Report(dry_run=dry_run, source=checked.source, problems=checked.problems)
+        return make_response(ImportReportSchema().dump(report.as_dict()), 422)
+    principal = g.principal
+    job = background.submit(content, [upload.filename or name for name, upload in sent.items()], dry_run=dry_run,
+                            actor=principal.label, user_id=principal.user_id)
     db.session.commit()
-    report.committed = True
-    return report.as_dict(), 201
+    background.send(job)
+    location = url_for("imports.get_import", municipality=g.tenant.slug, import_job_id=job.id)
+    return background.describe(job), 202, {"Location": location}
+
+
+@blp.get("/imports/<int:import_job_id>")
+@requires(*STAFF)
+@blp.response(200, ImportJobDetailSchema)
+def get_import(import_job_id):
+    """An import job: its state and progress and, when done, its report and whether it was committed."""
+    return background.describe(get_or_404(ImportJob, import_job_id))
+
+
+@blp.get("/imports")
+@requires(*STAFF)
+@blp.arguments(PageQuerySchema, location="query")
+@blp.response(200, page_of(ImportJobSchema))
+def list_imports(query):
+    """The municipality's import jobs, newest first (without their reports)."""
+    jobs, next_cursor = keyset_page(select(ImportJob), query, ImportJob.id, descending=True)
+    return {"items": background.summaries(jobs), "next_cursor": next_cursor}

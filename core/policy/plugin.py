@@ -8,7 +8,7 @@ from marshmallow import Schema
 from core.messages import Message
 
 KINDS = ("eligibility", "screening", "funding", "report_format", "matching", "evaluation_plan", "outcome_instrument",
-         "match_terms")
+         "match_terms", "programme_review")
 
 
 class Plugin:

@@ -24,7 +24,7 @@ from core.policy.models import PolicyTemplate, PolicyVersion
 from tenants.context import tenant_scope
 
 #: Kinds of which a policy may enable at most one plugin.
-SINGLE_KINDS = ("funding", "evaluation_plan", "match_terms")
+SINGLE_KINDS = ("funding", "evaluation_plan", "match_terms", "programme_review")
 
 
 @dataclass(frozen=True)

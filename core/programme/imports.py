@@ -30,6 +30,10 @@ The import runs in three steps:
 :func:`core.usecases.imports.run` does the three in one transaction: all rows
 or none. A dry run applies too, and then rolls everything back, so it finds
 what the real run would (the policy's refusals included) and writes nothing.
+The request checks only what :func:`check_upload` can tell without reading
+the file; a worker does the rest (:mod:`core.scheduling.imports`), telling a
+progress callback of each row checked (:data:`CHECKED`) and written
+(:data:`WRITTEN`).
 
 Re-importing is idempotent. Rows are matched on ``external_ref`` within the
 tenant (a member's within its family): an unchanged row is skipped, a
@@ -75,6 +79,9 @@ MAX_ROWS = 50_000  # per sheet, after the header; empty rows count too
 MAX_COLUMNS = 100
 #: Problems listed in a report; the rest are counted (``problem_count``).
 MAX_LISTED = 200
+#: A progress callback is called once per row with one of these (a row was checked, or written) and the
+#: number of problems found so far.
+CHECKED, WRITTEN = "checked", "written"
 WORDING_VERSION = "import"
 REASON = "import"
 
@@ -179,18 +186,23 @@ class Report:
 
     def as_dict(self) -> dict:
         """The report as JSON; at most :data:`MAX_LISTED` problems are listed, ``problem_count`` has them all."""
-        if len(self.problems) > MAX_LISTED:
-            message = render(Message("%(count)s problems found; the first %(listed)s are listed; nothing was imported",
-                                     {"count": len(self.problems), "listed": MAX_LISTED}, code="import_problems"))
-        elif self.problems:
-            message = f"{len(self.problems)} problem(s) found; nothing was imported"
-        elif self.committed:
-            message = "imported"
-        else:
-            message = "no problems found; nothing was written (dry run)"
-        return {"dry_run": self.dry_run, "committed": self.committed, "source": self.source, "message": message,
-                "counts": self.counts, "problem_count": len(self.problems),
-                "problems": [asdict(p) for p in self.problems[:MAX_LISTED]]}
+        out = {"dry_run": self.dry_run, "committed": self.committed, "source": self.source,
+               "counts": self.counts, "problem_count": len(self.problems),
+               "problems": [asdict(p) for p in self.problems[:MAX_LISTED]]}
+        return {**out, "message": summary(out)}
+
+
+def summary(report: dict) -> str:
+    """The report's message (from its ``problem_count``, ``committed``), in the reader's language."""
+    count = report["problem_count"]
+    if count > MAX_LISTED:
+        return render(Message("%(count)s problems found; the first %(listed)s are listed; nothing was imported",
+                              {"count": count, "listed": MAX_LISTED}, code="import_problems"))
+    if count:
+        return f"{count} problem(s) found; nothing was imported"
+    if report["committed"]:
+        return "imported"
+    return "no problems found; nothing was written (dry run)"
 
 
 # --------------------------------------------------------------------------- read
@@ -209,6 +221,11 @@ class Upload:
     source: str | None
     tables: dict[str, Table]
     problems: list[Problem]
+
+    @property
+    def rows(self) -> int:
+        """Rows to check, over all sheets (empty rows left out)."""
+        return sum(len(table.rows) for table in self.tables.values())
 
 
 def _header(value) -> str:
@@ -302,9 +319,8 @@ def read_workbook(data: bytes) -> Upload:
     from openpyxl import load_workbook
 
     problems: list[Problem] = []
-    if not data.startswith(b"PK\x03\x04"):
-        return Upload("xlsx", {}, [Problem(None, None, "workbook", "not an XLSX workbook; save it as Excel workbook "
-                                           "(.xlsx), or send CSV files as the fields families, members, matches")])
+    if not data.startswith(ZIP):
+        return Upload("xlsx", {}, [_NOT_A_WORKBOOK])
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds on a damaged file
@@ -332,17 +348,24 @@ def read_workbook(data: bytes) -> Upload:
     return Upload("xlsx", tables, problems)
 
 
-def read_csv(name: str, data: bytes, problems: list[Problem]) -> Table | None:
-    """Read one CSV file: UTF-8 with or without BOM, separated by ``;`` (Dutch Excel), ``,`` or tab."""
-    if data.startswith(b"PK\x03\x04"):
+def _decode_csv(name: str, data: bytes, problems: list[Problem]) -> str | None:
+    """The text of a CSV file, or None with a problem (a workbook sent as CSV, not UTF-8)."""
+    if data.startswith(ZIP):
         problems.append(Problem(name, None, None, "this is an XLSX workbook; send it as the field workbook"))
         return None
     try:
-        content = data.decode("utf-8-sig")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         problems.append(Problem(name, line, None, "the file is not UTF-8; in Excel save it as "
                                 "'CSV UTF-8 (door komma's gescheiden)'"))
+        return None
+
+
+def read_csv(name: str, data: bytes, problems: list[Problem]) -> Table | None:
+    """Read one CSV file: UTF-8 with or without BOM, separated by ``;`` (Dutch Excel), ``,`` or tab."""
+    content = _decode_csv(name, data, problems)
+    if content is None:
         return None
     first = content.split("\n", 1)[0]
     delimiter = max((";", ",", "\t"), key=first.count)
@@ -353,16 +376,45 @@ def read_csv(name: str, data: bytes, problems: list[Problem]) -> Table | None:
         return None
 
 
+ZIP = b"PK\x03\x04"  # how an XLSX workbook (a zip) begins
+_NOT_A_WORKBOOK = Problem(None, None, "workbook", "not an XLSX workbook; save it as Excel workbook (.xlsx), "
+                          "or send CSV files as the fields families, members, matches")
+
+
+def _which_files(workbook: bytes | None, csv_files: dict[str, bytes]) -> Problem | None:
+    if workbook is not None and csv_files:
+        return Problem(None, None, "workbook", "send either a workbook or CSV files, not both")
+    if workbook is None and not csv_files:
+        return Problem(None, None, None, "no file: send an XLSX workbook as the field workbook, "
+                       "or CSV files as the fields families, members, matches")
+    return None
+
+
+def check_upload(workbook: bytes | None = None, csv_files: dict[str, bytes] | None = None) -> Upload:
+    """What can be told of an upload without reading its rows (in the request): that there is a file, a
+    workbook or CSV files, a workbook that is one, CSV files in UTF-8. The same problems as
+    :func:`read_upload`'s; the tables are read by that."""
+    csv_files = {k: v for k, v in (csv_files or {}).items() if v is not None}
+    problem = _which_files(workbook, csv_files)
+    if problem is not None:
+        return Upload(None, {}, [problem])
+    if workbook is not None:
+        return Upload("xlsx", {}, [] if workbook.startswith(ZIP) else [_NOT_A_WORKBOOK])
+    problems: list[Problem] = []
+    for name in SHEETS:
+        if name in csv_files:
+            _decode_csv(name, csv_files[name], problems)
+    return Upload("csv", {}, problems)
+
+
 def read_upload(workbook: bytes | None = None, csv_files: dict[str, bytes] | None = None) -> Upload:
     """Read what was uploaded: one workbook, or CSV files keyed by sheet name."""
     csv_files = {k: v for k, v in (csv_files or {}).items() if v is not None}
-    if workbook is not None and csv_files:
-        return Upload(None, {}, [Problem(None, None, "workbook", "send either a workbook or CSV files, not both")])
+    problem = _which_files(workbook, csv_files)
+    if problem is not None:
+        return Upload(None, {}, [problem])
     if workbook is not None:
         return read_workbook(workbook)
-    if not csv_files:
-        return Upload(None, {}, [Problem(None, None, None, "no file: send an XLSX workbook as the field workbook, "
-                                         "or CSV files as the fields families, members, matches")])
     problems: list[Problem] = []
     tables = {}
     for name in SHEETS:
@@ -556,8 +608,20 @@ def _existing_families(refs: set[str]) -> dict[str, Family]:
     return found
 
 
-def plan(upload: Upload, report: Report) -> Plan:
-    """Validate every row and decide what to do with it; problems go into *report*."""
+def _nothing(_what: str, _problems: int) -> None:
+    """A progress callback that tells no one."""
+
+
+def _counted(rows, progress, problems: list[Problem]):
+    """The rows, telling *progress* of each one checked (when the loop asks for the next)."""
+    for row in rows:
+        yield row
+        progress(CHECKED, len(problems))
+
+
+def plan(upload: Upload, report: Report, progress=_nothing) -> Plan:
+    """Validate every row and decide what to do with it; problems go into *report*. *progress* is called
+    with :data:`CHECKED` after each row."""
     problems = report.problems
     tables = upload.tables
     out = Plan()
@@ -581,11 +645,11 @@ def plan(upload: Upload, report: Report) -> Plan:
     _load_consents(out.families.values())
 
     if "families" in tables:
-        _plan_families(tables["families"], out, report)
+        _plan_families(tables["families"], out, report, progress)
     if "members" in tables:
-        _plan_members(tables["members"], out, report)
+        _plan_members(tables["members"], out, report, progress)
     if "matches" in tables:
-        _plan_matches(tables["matches"], out, report)
+        _plan_matches(tables["matches"], out, report, progress)
     _check_statuses(out, problems)
     flagged = {(p.sheet, p.row) for p in problems}
     rows = [("families", f.row, f.action) for f in out.families.values() if f.row is not None and f.action]
@@ -606,11 +670,11 @@ def _load_consents(family_plans) -> None:
             by_id[family_id].consent_periods[purpose].append((given, withdrawn))
 
 
-def _plan_families(table: Table, out: Plan, report: Report) -> None:
+def _plan_families(table: Table, out: Plan, report: Report, progress=_nothing) -> None:
     problems = report.problems
     present = set(table.columns)
     seen: dict[str, int] = {}
-    for number, cells in table.rows:
+    for number, cells in _counted(table.rows, progress, problems):
         before = len(problems)
         values = _row_values("families", number, cells, problems)
         ref = values.get("external_ref")
@@ -700,12 +764,12 @@ def _resolve(ref, out: Plan, sheet: str, number: int, column: str, problems: lis
     return item
 
 
-def _plan_members(table: Table, out: Plan, report: Report) -> None:
+def _plan_members(table: Table, out: Plan, report: Report, progress=_nothing) -> None:
     problems = report.problems
     present = set(table.columns)
     existing_members = _existing_members([p.existing.id for p in out.families.values() if p.existing is not None])
     seen: dict[tuple, int] = {}
-    for number, cells in table.rows:
+    for number, cells in _counted(table.rows, progress, problems):
         before = len(problems)
         values = _row_values("members", number, cells, problems)
         for column in ("family_ref", "external_ref"):
@@ -763,7 +827,7 @@ _DATE = match_service.DATE_OF
 _COLUMN_OF_FIELD = {"on": None, "proposed_on": "proposed_on", "children": "children"}
 
 
-def _plan_matches(table: Table, out: Plan, report: Report) -> None:
+def _plan_matches(table: Table, out: Plan, report: Report, progress=_nothing) -> None:
     problems = report.problems
     refs = {str(v["external_ref"]) for _, v in table.rows if v.get("external_ref") is not None}
     existing = {}
@@ -771,7 +835,7 @@ def _plan_matches(table: Table, out: Plan, report: Report) -> None:
         matches = db.session.scalars(select(Match).where(Match.external_ref.in_(chunk)))
         existing.update((m.external_ref, m) for m in matches)
     seen: dict[str, int] = {}
-    for number, cells in table.rows:
+    for number, cells in _counted(table.rows, progress, problems):
         before = len(problems)
         values = _row_values("matches", number, cells, problems)
         ref = values.get("external_ref")

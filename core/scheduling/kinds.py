@@ -1,2 +1,6 @@
 """The modules that register kinds of scheduled work (each calls :func:`core.scheduling.registry.register`)."""
 from core.scheduling import evaluations  # noqa: F401
+from core.scheduling import redecide, screening  # noqa: F401
+from core.scheduling import digest, referrer  # noqa: F401
+from core.scheduling import review  # noqa: F401
+from core.scheduling import imports  # noqa: F401

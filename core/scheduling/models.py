@@ -133,11 +133,13 @@ class EarlyWarning(TenantOwned, db.Model):
     """A sign from the monthly review that the programme is stuck, with the figures that triggered it."""
 
     __tablename__ = "early_warning"
-    __table_args__ = (UniqueConstraint("tenant_id", "period", "code", name="uq_early_warning_tenant_period_code"),)
+    __table_args__ = (UniqueConstraint("tenant_id", "period", "code", "subject",
+                                       name="uq_early_warning_tenant_period_code_subject"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     period: Mapped[date]
     code: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(16), default="")  # what a warning of the code is about (a district)
     figures: Mapped[dict] = mapped_column(JSON)
     message: Mapped[dict] = mapped_column(JSON)  # a Message as a dict
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -151,6 +153,7 @@ class ImportJob(TenantOwned, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    actor: Mapped[str | None] = mapped_column(String(254))  # who started it, as the audit log names them
     dry_run: Mapped[bool]
     state: Mapped[str] = mapped_column(String(8), default=QUEUED)
     source: Mapped[str | None] = mapped_column(String(8))  # xlsx | csv

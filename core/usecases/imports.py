@@ -2,7 +2,7 @@
 
 Parsing and planning are :mod:`core.programme.imports`; here the plan is
 written through the same use cases as work done by hand, in one transaction:
-all rows or none. Matches that the file leaves open (proposed, introduced, in
+all rows or none. A worker runs it (:mod:`core.scheduling.imports`). Matches that the file leaves open (proposed, introduced, in
 their trial or active) must pass the policy like any proposal and activation;
 a row's ``override_reason`` is the importing coordinator's override, as on the
 API. Matches that the file closes (ended, cancelled) are history: they are
@@ -24,8 +24,8 @@ from core.programme import consent as consent_service
 from core.programme import families as family_service
 from core.programme import matches as match_service
 from core.programme import vocabulary as V
-from core.programme.imports import (MATCHABLE, REASON, WORDING_VERSION, FamilyPlan, Plan, Problem, Report, Upload,
-                                    _flatten, plan, replay_order)
+from core.programme.imports import (MATCHABLE, REASON, WORDING_VERSION, WRITTEN, FamilyPlan, Plan, Problem, Report,
+                                    Upload, _flatten, _nothing, plan, replay_order)
 from core.programme.models import Family, ReferrerNotification
 from core.usecases import families as family_cases
 from core.usecases import matches as match_cases
@@ -57,8 +57,9 @@ def _guard(sheet: str, row: int | None, fn, *args, **kwargs):
         raise _RowFailed(Problem(sheet, row, column, message)) from exc
 
 
-def apply(out: Plan) -> None:
-    """Write the plan through the services, in the caller's transaction."""
+def apply(out: Plan, progress=_nothing) -> None:
+    """Write the plan through the services, in the caller's transaction; *progress* is called with
+    :data:`~core.programme.imports.WRITTEN` after each row created or updated."""
     created: dict[str, Family] = {}
     for item in out.families.values():
         if item.action == "create":
@@ -68,6 +69,7 @@ def apply(out: Plan) -> None:
             consents = tuple((purpose, WORDING_VERSION, on) for purpose in ("processing", *item.consents))
             family = _guard("families", item.row, family_cases.register, data, consents=consents)
             created[item.ref] = family
+            progress(WRITTEN, 0)
         elif item.action == "update":
             family = item.existing
             if item.data:
@@ -76,11 +78,14 @@ def apply(out: Plan) -> None:
                 _guard("families", item.row, consent_service.give, family, purpose, WORDING_VERSION, date.today())
             if item.status_change:
                 _guard("families", item.row, family_cases.change_status, family.id, item.status_change, REASON, None)
-    for member in out.members:
+            progress(WRITTEN, 0)
+    for member in out.members:  # the members of a new family were written with it
         if member.action == "create" and member.family.existing is not None:
             _guard("members", member.row, family_service.add_member, member.family.existing, dict(member.data))
         elif member.action == "update":
             _guard("members", member.row, family_service.update_member, member.existing, dict(member.data))
+        if member.action in ("create", "update"):
+            progress(WRITTEN, 0)
 
     def family_of(item: FamilyPlan) -> Family:
         return created.get(item.ref) or item.existing
@@ -117,6 +122,8 @@ def apply(out: Plan) -> None:
                 facts = {"end_reason": item.facts["end_reason"], "outcome": item.facts.get("outcome")}
             _guard("matches", item.row, match_service.transition, match, step, on, REASON, **facts)
         replayed.append((match.id, before))
+        if item.action in ("create", "update"):
+            progress(WRITTEN, 0)
     for match_id, before in replayed:  # steps from before the move: do not tell the referrer now
         statement = update(ReferrerNotification).where(ReferrerNotification.match_id == match_id,
                                                        ReferrerNotification.status == "pending")
@@ -138,36 +145,41 @@ def _lock() -> None:
         db.session.execute(text("SELECT pg_advisory_xact_lock(7301, :tenant)"), {"tenant": current_tenant_id()})
 
 
-def run(upload: Upload, *, dry_run: bool = True) -> Report:
+def run(upload: Upload, *, dry_run: bool = True, progress=_nothing) -> Report:
     """Check and, unless *dry_run*, import *upload* in the current tenant: all rows or none.
 
-    Returns the report. On a real import without problems everything is flushed and the caller commits
-    (and sets ``report.committed``); with problems, or on a dry run, the session has been rolled back
-    and nothing was written. A dry run applies the plan too (through the same use cases) before it rolls
-    back, so it finds what the real run would. Any other exception rolls back too.
+    Runs in the caller's transaction, inside a savepoint, and returns the report. On a real import
+    without problems everything is flushed and the caller commits (and sets ``report.committed``); with
+    problems, or on a dry run, the savepoint has been rolled back and nothing of the import was written
+    (a refused real import leaves its ``import.run`` failure event in the caller's transaction). A dry run
+    applies the plan too (through the same use cases) before it rolls back, so it finds what the real run
+    would. Any other exception rolls the savepoint back and is raised. *progress* is told of each row
+    checked and written.
     """
     report = Report(dry_run=dry_run, source=upload.source, problems=list(upload.problems))
+    if not dry_run:
+        _lock()
+    savepoint = db.session.begin_nested()
     try:
-        if not dry_run:
-            _lock()
-        out = plan(upload, report) if upload.tables else Plan()
+        out = plan(upload, report, progress) if upload.tables else Plan()
         if upload.tables and not report.problems:
             try:
-                apply(out)
+                apply(out, progress)
             except _RowFailed as exc:
                 report.problems.append(exc.problem)
-        if dry_run or report.problems:
-            db.session.rollback()
-            if not dry_run:
-                audit.record("import.run", outcome=audit.FAILURE, object_type="import",
-                             detail={"source": report.source, "problems": len(report.problems)})
-            return report
-        audit.record("import.run", object_type="import", detail={"source": report.source, "counts": report.counts})
-        db.session.flush()
-        return report
     except IntegrityError:
-        db.session.rollback()
+        savepoint.rollback()
         raise Conflict("the same families or matches were changed at the same moment; run the import again") from None
-    except Exception:
-        db.session.rollback()
+    except BaseException:
+        savepoint.rollback()
         raise
+    if dry_run or report.problems:
+        savepoint.rollback()
+        if not dry_run:
+            audit.record("import.run", outcome=audit.FAILURE, object_type="import", apart=False,
+                         detail={"source": report.source, "problems": len(report.problems)})
+        return report
+    savepoint.commit()
+    audit.record("import.run", object_type="import", detail={"source": report.source, "counts": report.counts})
+    db.session.flush()
+    return report

@@ -37,13 +37,14 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('period', sa.Date(), nullable=False),
     sa.Column('code', sa.String(length=40), nullable=False),
+    sa.Column('subject', sa.String(length=16), nullable=False),
     sa.Column('figures', sa.JSON(), nullable=False),
     sa.Column('message', sa.JSON(), nullable=False),
     sa.Column('created_at', core.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['tenant_id'], ['municipality.id'], name=op.f('fk_early_warning_tenant_id_municipality'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_early_warning')),
-    sa.UniqueConstraint('tenant_id', 'period', 'code', name='uq_early_warning_tenant_period_code')
+    sa.UniqueConstraint('tenant_id', 'period', 'code', 'subject', name='uq_early_warning_tenant_period_code_subject')
     )
     with op.batch_alter_table('early_warning', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_early_warning_tenant_id'), ['tenant_id'], unique=False)
@@ -51,6 +52,7 @@ def upgrade():
     op.create_table('import_job',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('actor', sa.String(length=254), nullable=True),
     sa.Column('dry_run', sa.Boolean(), nullable=False),
     sa.Column('state', sa.String(length=8), nullable=False),
     sa.Column('source', sa.String(length=8), nullable=True),
