@@ -110,7 +110,7 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "CELERY_BROKER_URL": redis_url or _sqlite_broker(instance_path, database_url),
         # With Redis, a task taken by a worker that died comes back after this long (no ETA may be longer).
         "BROKER_VISIBILITY_SECONDS": _number(env, "BROKER_VISIBILITY_SECONDS", "3600", ("seconds", "seconden"),
-                                             minimum=60),
+                                             minimum=300),
         # A pending item enqueued this long ago and not done is enqueued again (a lost message, a dead worker).
         "SCHEDULER_REQUEUE_SECONDS": _number(env, "SCHEDULER_REQUEUE_SECONDS", "300", ("seconds", "seconden"),
                                              minimum=1),

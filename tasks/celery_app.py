@@ -24,8 +24,14 @@ from core.scheduling.runner import scope
 
 log = logging.getLogger("koppel.tasks")
 
-#: Longest retry countdown: below the broker visibility timeout (BROKER_VISIBILITY_SECONDS, 3600 s by default).
-MAX_BACKOFF_SECONDS = 600
+#: Longest retry countdown, and longest run of a task: each at most half the broker's visibility timeout
+#: (BROKER_VISIBILITY_SECONDS: 3600 s by default, 300 at least), so no message comes back while it waits or runs.
+MAX_BACKOFF_SECONDS, MAX_RUN_SECONDS = 600, 1800
+
+
+def limits(visibility: int) -> tuple[int, int]:
+    """The longest retry countdown and the hard time limit of a task, for a visibility timeout."""
+    return min(MAX_BACKOFF_SECONDS, visibility // 2), min(MAX_RUN_SECONDS, visibility // 2)
 
 
 def celery_init_app(app: Flask) -> Celery:
@@ -49,8 +55,8 @@ def celery_init_app(app: Flask) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
-        task_time_limit=min(visibility - 60, 1800),
-        task_soft_time_limit=min(visibility - 90, 1700),
+        task_time_limit=limits(visibility)[1],
+        task_soft_time_limit=limits(visibility)[1] - 30,
         task_serializer="json",
         accept_content=["json"],
         timezone="Europe/Amsterdam",

@@ -12,7 +12,9 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from core.scheduling import dispatch as dispatcher
 from core.scheduling import runner
 from core.scheduling.registry import BadData, Transient
-from tasks.celery_app import MAX_BACKOFF_SECONDS
+from flask import current_app
+
+from tasks.celery_app import limits
 
 #: Faults that may pass: tried again with exponential backoff, then recorded as failed.
 TRANSIENT = (Transient, OperationalError, smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError,
@@ -30,8 +32,8 @@ def dispatch():
 
 
 def backoff(retries: int) -> float:
-    """30 s, 60 s, 120 s ... at most MAX_BACKOFF_SECONDS, with up to 10 % jitter."""
-    base = min(MAX_BACKOFF_SECONDS, 30 * 2 ** retries)
+    """30 s, 60 s, 120 s ... at most 600 s (and half the visibility timeout), with up to 10 % jitter."""
+    base = min(limits(current_app.config["BROKER_VISIBILITY_SECONDS"])[0], 30 * 2 ** retries)
     return base * (1 + random.random() / 10)
 
 

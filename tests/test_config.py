@@ -155,7 +155,7 @@ BAD_VALUES = [
     ("SMTP_URL", "mail.example:25", "SMTP_URL must start with smtp://"),
     ("MAIL_FROM", "Koppel", "MAIL_FROM must be an e-mail address"),
     ("SCHEDULER_REQUEUE_SECONDS", "0", "SCHEDULER_REQUEUE_SECONDS must be a whole number of seconds (1 or more)"),
-    ("BROKER_VISIBILITY_SECONDS", "30", "BROKER_VISIBILITY_SECONDS must be a whole number of seconds (60 or more)"),
+    ("BROKER_VISIBILITY_SECONDS", "60", "BROKER_VISIBILITY_SECONDS must be a whole number of seconds (300 or more)"),
 ]
 
 

@@ -247,6 +247,9 @@ def test_the_digest_mails_each_user_once_a_day_with_all_that_is_new(app, world, 
                                .values(read_at=utcnow()))  # read in the app already: not mailed
             db.session.commit()
 
+        with cross_tenant_scope("scheduler"):  # the world's own notifications are mailed already
+            mailed_before = set(db.session.scalars(select(Notification.user_id)
+                                                   .where(Notification.mailed_at.is_not(None))))
         tomorrow = local_today(utcnow()) + timedelta(days=1)
         found = _collect(_at_seven(tomorrow), "digest")
         assert sorted(i.subject_id for i in found) == sorted([ids["anna"], ids["bart"]])
@@ -271,7 +274,7 @@ def test_the_digest_mails_each_user_once_a_day_with_all_that_is_new(app, world, 
             mailed = dict(db.session.execute(select(Notification.user_id, Notification.mailed_at)
                                              .where(Notification.mailed_at.is_not(None))
                                              .order_by(Notification.user_id)).all())
-        assert set(mailed) == {ids["anna"], ids["bart"]}
+        assert set(mailed) - mailed_before == {ids["anna"], ids["bart"]}
 
         # nothing twice: the item again, the dispatcher again, the next day with nothing new
         assert all(_run(i) == runner.NOTHING_TO_DO for i in found)

@@ -36,6 +36,7 @@ from core.extensions import db
 from core.scheduling.dispatch import Dispatched, dispatch
 from core.scheduling.models import PENDING, ScheduledItem
 from tenants.context import cross_tenant_scope
+from tests import log_scan
 from tests.conftest import make_app
 from tests.smtp import SmtpServer
 
@@ -63,22 +64,25 @@ def tail(path: Path, lines: int = 25) -> str:
         return "(no log)"
 
 
-def _stop(process: subprocess.Popen, *, group: bool, timeout: float = 10.0) -> None:
-    """SIGTERM (to the process group when *group*), then SIGKILL after *timeout* seconds."""
-    def send(sig):
-        try:
-            os.killpg(process.pid, sig) if group else process.send_signal(sig)
-        except ProcessLookupError:
-            pass
+def _terminate(process: subprocess.Popen, *, group: bool) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGTERM) if group else process.terminate()
+    except ProcessLookupError:
+        pass
 
-    if process.poll() is None:
-        send(signal.SIGTERM)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            pass
-    send(signal.SIGKILL)  # a pool process left behind by its main process, or one that did not stop
-    process.wait(timeout)
+
+def _finish(process: subprocess.Popen, *, group: bool, grace: float) -> None:
+    """Wait *grace* seconds for a terminated process, then SIGKILL it (and its group: a pool process left
+    behind by its main process, too)."""
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        pass
+    try:
+        os.killpg(process.pid, signal.SIGKILL) if group else process.kill()
+    except ProcessLookupError:
+        pass
+    process.wait(10)
 
 
 class RedisServer:
@@ -118,7 +122,8 @@ class RedisServer:
 
     def stop(self) -> None:
         if self.process is not None:
-            _stop(self.process, group=False)
+            _terminate(self.process, group=False)
+            _finish(self.process, group=False, grace=10)
             self.process = None
 
     def restart(self) -> None:
@@ -171,9 +176,11 @@ class Worker:
         os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(10)
 
-    def stop(self) -> None:
+    def stop(self, grace: float = 2.0) -> None:
+        """SIGTERM to the process group; SIGKILL after *grace* seconds."""
         if self.process is not None:
-            _stop(self.process, group=True)
+            _terminate(self.process, group=True)
+            _finish(self.process, group=True, grace=grace)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -235,9 +242,14 @@ class Scheduling:
         """The end of each worker's log, for a failure message."""
         return "\n".join(f"--- {w.node} ({w.log_path.name}):\n{tail(w.log_path)}" for w in self.workers)
 
-    def stop(self) -> None:
+    def stop(self, grace: float = 0.5) -> None:
+        """Stop every worker: SIGTERM to all, SIGKILL to those still running after *grace* seconds. Their log
+        lines join the session's log scan (tests/log_scan.py: no personal data in any log line)."""
         for worker in self.workers:
-            worker.stop()
+            _terminate(worker.process, group=True)
+        for worker in self.workers:
+            _finish(worker.process, group=True, grace=grace)
+        log_scan._lines.lines.extend(line for worker in self.workers for line in worker.log().splitlines())
 
 
 def worker_environ(app, **settings) -> dict:
