@@ -2,7 +2,6 @@
 evaluations follow what happened, and the agreed terms stay within the policy. Through the API, on both backends."""
 from __future__ import annotations
 
-import io
 from datetime import date, timedelta
 
 import pytest
@@ -14,6 +13,7 @@ from core.programme.models import Decision, Evaluation, Family
 from tenants.context import tenant_scope
 
 from tests.conftest import OPEN_POLICY, enable_policy, if_match
+from tests.test_import import post as import_post
 
 TODAY = date.today()
 AGO = (TODAY - timedelta(days=90)).isoformat()
@@ -274,9 +274,7 @@ def test_api_form_and_import_reach_the_same_decision_by_the_same_use_case(app, c
         "house_number": "1", "consent_processing": True, "consent_wording_version": "2026-01"})
     assert form.status_code == 201, form.get_json()
     sheet = "external_ref;kind;display_name\r\nI-1;vraaggezin;Familie Import\r\n".encode()
-    imported = client.post("/api/v1/aalten/imports", data={"families": (io.BytesIO(sheet), "families.csv"),
-                                                           "dry_run": "false"},
-                           headers=world.bearer(R.COORDINATOR), content_type="multipart/form-data")
+    imported = import_post(client, world, families=sheet, dry_run=False)
     assert imported.status_code == 201, imported.get_json()
     with app.app_context(), tenant_scope(world.ids["aalten"]):
         found = {}

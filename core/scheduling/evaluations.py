@@ -5,14 +5,15 @@ municipality's evaluation plan set it (:mod:`core.programme.evaluation_plan`).
 It becomes a work item for the match's coordinator (all the municipality's
 coordinators when the match has none), and a notification. When it is still
 open ``evaluation_reminder_days`` later (the programme-review thresholds),
-the same people get a reminder (once its work item exists). The work item resolves when the evaluation
+the same people get a reminder, linked to the work item when that is made
+already (both may run at once). The work item resolves when the evaluation
 is completed or skipped.
 """
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import select, update
 
 from core import notifications
 from core.extensions import db
@@ -21,7 +22,7 @@ from core.programme import vocabulary as V
 from core.policy.types import ReviewThresholds
 from core.programme.models import Evaluation, Match
 from core.scheduling import thresholds
-from core.scheduling.models import DONE, ScheduledItem, WorkItem
+from core.scheduling.models import WorkItem
 from core.scheduling.registry import BadData, Due, Kind, at_local, last_day_at, not_scheduled, register
 from core.types import utcnow
 
@@ -50,7 +51,7 @@ def find_overdue(now: datetime):
     rows = db.session.execute(
         select(Evaluation.id, Evaluation.tenant_id, Evaluation.due_on).join(Match, Match.id == Evaluation.match_id)
         .where(*_open(), Evaluation.due_on <= last - timedelta(days=shortest),
-               not_scheduled("evaluation_overdue", Evaluation.id), _handed_out()))
+               not_scheduled("evaluation_overdue", Evaluation.id)))
     out = []
     for r in rows:
         wait = days.get(r.tenant_id, DEFAULT_REMINDER_DAYS)
@@ -58,12 +59,6 @@ def find_overdue(now: datetime):
             out.append(Due(r.tenant_id, f"evaluation_overdue:{r.id}", at_local(r.due_on + timedelta(days=wait), AT),
                            r.id))
     return out
-
-
-def _handed_out():
-    """The evaluation's work item is made (its due item is done), so a reminder can point at it."""
-    return exists(select(ScheduledItem.id).where(ScheduledItem.kind == "evaluation_due",
-                                                 ScheduledItem.subject_id == Evaluation.id, ScheduledItem.state == DONE))
 
 
 def _still_open(item) -> tuple[Evaluation, Match] | None:
