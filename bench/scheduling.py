@@ -11,7 +11,7 @@
    ``bench1@%h`` and ``bench2@%h`` (two processes that do items, each under
    its own Celery main process), in production mode as the app role, with
    Redis ``--redis`` (db 10) as broker.
-3. Each run: empties ``scheduled_item``, ``work_item`` and ``notification``
+3. Each run: empties the tables scheduled work writes (`RESET`)
    (as the owner) and the Redis db, then runs the dispatcher in this process:
    ``collect`` (find, insert, mark enqueued, commit; its SQL statements
    counted) and ``enqueue`` (one task per item to Redis), timed apart; then
@@ -63,7 +63,7 @@ TARGET_DISPATCH_S = 2.0
 TARGET_DONE_S = 60.0
 CONSORTIUM_SIZE = 10
 #: Tables a run's work writes; emptied before each run.
-RESET = ("notification", "work_item", "scheduled_item")
+RESET = ("notification", "work_item", "scheduled_item", "kpi_snapshot", "early_warning", "consortium_kpi_snapshot")
 
 
 def onboard(db: BenchDatabase, count: int) -> None:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import String, cast, exists, func, literal, or_, select, update
 
 from core import notifications
 from core.extensions import db
@@ -145,7 +145,7 @@ def find_vog(now: datetime) -> list[Due]:
         select(Member.id, Member.tenant_id, Member.role, Member.date_of_birth, Member.vog_issued_on)
         .join(Family, Family.id == Member.family_id)
         .where(Family.kind == V.SUPPORTING, Family.status.in_(ACTIVE), Member.vog_issued_on.is_not(None),
-               Member.vog_issued_on < widest, Member.vog_issued_on <= today))
+               Member.vog_issued_on < widest, Member.vog_issued_on <= today, _vog_not_scheduled()))
     found = []
     for r in rows:
         if not _is_adult(r.role, r.date_of_birth, today):
@@ -154,7 +154,15 @@ def find_vog(now: datetime) -> list[Due]:
         warn_on = stops - timedelta(days=warning.get(r.tenant_id, DEFAULTS.vog_warning_days))
         if warn_on <= last:
             found.append(Due(r.tenant_id, _key("vog_expiring", r.id, r.vog_issued_on), at_local(warn_on, AT), r.id))
-    return _not_scheduled(found)
+    return found
+
+
+def _vog_not_scheduled():
+    """No item yet for this member's VOG of this date (its key, :func:`_key`), in SQL: a VOG warned about is
+    not read again every minute."""
+    key = (literal("vog_expiring:") + cast(Member.id, String) + literal(":") + cast(Member.vog_issued_on, String))
+    return ~exists(select(ScheduledItem.id).where(ScheduledItem.kind == "vog_expiring",
+                                                 ScheduledItem.subject_id == Member.id, ScheduledItem.key == key))
 
 
 def run_vog(item) -> None:
