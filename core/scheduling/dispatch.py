@@ -5,6 +5,7 @@
 2. Items that are pending, due, and not enqueued (or enqueued longer than
    ``SCHEDULER_REQUEUE_SECONDS`` ago and still not done: the message was
    lost or its worker died) are marked enqueued, and the transaction commits.
+   An item a worker is doing at this moment (its row is locked) is skipped.
 3. Then, and only then, one task per item goes to the broker.
 
 Work of a suspended municipality waits, pending, until it is active again.
@@ -111,7 +112,9 @@ def _take_due(now: datetime, registry) -> list[queue.Ticket]:
         .where(ScheduledItem.state == PENDING, ScheduledItem.due_at <= now,
                or_(ScheduledItem.enqueued_at.is_(None), ScheduledItem.enqueued_at <= stale),
                or_(ScheduledItem.tenant_id.is_(None), ScheduledItem.tenant_id.not_in(suspended)))
-        .order_by(ScheduledItem.due_at, ScheduledItem.id)).all()
+        .order_by(ScheduledItem.due_at, ScheduledItem.id)
+        # an item a worker is doing right now is locked by it: not sent again, and no waiting for it
+        .with_for_update(of=ScheduledItem, skip_locked=True)).all()
     ids = [row.id for row in rows]
     for start in range(0, len(ids), CHUNK):
         db.session.execute(update(ScheduledItem).where(ScheduledItem.id.in_(ids[start:start + CHUNK]))
