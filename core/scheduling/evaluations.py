@@ -75,13 +75,16 @@ def _people(match: Match) -> list[int]:
     return [match.coordinator_user_id] if match.coordinator_user_id else notifications.staff(match.tenant_id)
 
 
+def _params(evaluation: Evaluation) -> dict:
+    return {"kind": Label("evaluation_kind", evaluation.kind), "match": evaluation.match_id, "date": evaluation.due_on}
+
+
 def run_due(item) -> None:
     found = _still_open(item)
     if found is None:
         return
     evaluation, match = found
-    message = Message("Evaluation due: %(kind)s of match %(match)s, on %(date)s.",
-                      {"kind": Label("evaluation_kind", evaluation.kind), "match": match.id, "date": evaluation.due_on},
+    message = Message("Evaluation due: %(kind)s of match %(match)s, on %(date)s.", _params(evaluation),
                       code="evaluation_due")
     work = WorkItem(kind="evaluation", key=f"evaluation:{evaluation.id}", family_id=match.requesting_family_id,
                     match_id=match.id, evaluation_id=evaluation.id, assigned_user_id=match.coordinator_user_id,
@@ -98,8 +101,7 @@ def run_overdue(item) -> None:
         return
     evaluation, match = found
     message = Message("Reminder: the %(kind)s evaluation of match %(match)s was due on %(date)s and is still open.",
-                      {"kind": Label("evaluation_kind", evaluation.kind), "match": match.id, "date": evaluation.due_on},
-                      code="evaluation_overdue")
+                      _params(evaluation), code="evaluation_overdue")
     work = db.session.scalar(select(WorkItem).where(WorkItem.key == f"evaluation:{evaluation.id}"))
     if work is not None:
         work.reminded_at = utcnow()
