@@ -18,7 +18,7 @@ What it offers (see ``docs/plugins.md`` for the guide and
   :class:`ScoreComponent`, :class:`MatchTerms`, :class:`ReviewThresholds`,
   :class:`PlannedEvaluation`, :class:`Instrument`, :class:`Question`,
   :class:`FundingStatement`, :class:`CostLine`, :class:`Report`,
-  :class:`Section`, :class:`Chart`, :class:`RenderedReport`.
+  :class:`Section`, :class:`Suppressed`, :class:`Chart`, :class:`RenderedReport`.
 * **Text for people**: :class:`Message` (an English message id with
   parameters, translated when it is read), :class:`Label` and
   :class:`Labels` (coded values shown by their translated label), :func:`N_`
@@ -70,6 +70,7 @@ from core.policy.types import (
     ReviewThresholds,
     ScoreComponent,
     Section,
+    Suppressed,
 )
 from core.programme.vocabulary import (
     ACTIVE,
@@ -119,6 +120,6 @@ __all__ = [
     "WEEKDAYS", "WELLBEING_SCALES",
     "Chart", "CostLine", "FamilyFacts", "Finding", "FundingActivity", "FundingStatement", "Instrument", "Label",
     "Labels", "MatchFacts", "MatchTerms", "Message", "MunicipalityFacts", "N_", "PersonFacts", "PlannedEvaluation",
-    "Plugin", "Question", "RenderedReport", "Report", "ReviewThresholds", "ScoreComponent", "Section",
+    "Plugin", "Question", "RenderedReport", "Report", "ReviewThresholds", "ScoreComponent", "Section", "Suppressed",
     "add_months", "age_on", "build_manager", "great_circle_km", "hookimpl", "months_before", "plugin_class", "render",
 ]

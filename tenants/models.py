@@ -39,6 +39,7 @@ class Municipality(db.Model):
     __table_args__ = (
         CheckConstraint("status IN ('active', 'suspended')", name="status"),
         CheckConstraint("inhabitants >= 0", name="inhabitants"),
+        CheckConstraint("small_count_threshold BETWEEN 1 AND 20", name="small_count_threshold"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -48,6 +49,8 @@ class Municipality(db.Model):
     inhabitants: Mapped[int]
     status: Mapped[str] = mapped_column(String(16), default=ACTIVE)
     consortium_id: Mapped[int] = mapped_column(ForeignKey("consortium.id", ondelete="RESTRICT"), index=True)
+    # counts from 1 to this are withheld in funders' breakdowns by a sensitive attribute ("fewer than 5")
+    small_count_threshold: Mapped[int] = mapped_column(default=4, server_default="4")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     consortium: Mapped[Consortium] = relationship(back_populates="municipalities")

@@ -223,11 +223,33 @@ class Chart:
 
 
 @dataclass(frozen=True)
+class Suppressed:
+    """A cell whose count is withheld to protect the people behind it: shown as "<5" (``fewer_than`` 5).
+
+    Every format writes it the same way (text ``<5``; JSON ``{"suppressed": true, "fewer_than": 5}``), never
+    as a number, so no sum over a column or row can bring it back.
+    """
+
+    fewer_than: int
+
+    def __str__(self) -> str:
+        return f"<{self.fewer_than}"
+
+
+@dataclass(frozen=True)
 class Section:
+    """One table of a report: a title, column headings, rows of cells, and optionally a chart and notes.
+
+    ``notes`` are paragraphs of text shown under the table (a method, an assumption's source); each is a
+    string or a :class:`~core.messages.Message`. A cell is ``str``, ``int``, ``float``, ``Decimal`` (always an
+    amount in euros), ``bool``, ``date``, ``datetime``, :class:`Suppressed`, a Message, or None (empty).
+    """
+
     title: str
     columns: tuple[str, ...]
     rows: tuple[tuple, ...]
     chart: Chart | None = None
+    notes: tuple = ()
 
 
 @dataclass(frozen=True)
