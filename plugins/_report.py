@@ -1,22 +1,27 @@
-"""What every report format shares: answering only for its own format, checking the report, and cell values.
+"""What every report format shares: answering only for its own formats, checking the report, and cell values.
 
-A report plugin derives from :class:`ReportFormat`, sets ``media_format``,
-``media_type`` and ``extension``, and implements :meth:`ReportFormat.render`
-(the report to bytes). The hook answers None for any other format, so the
-first enabled plugin that renders the asked format wins.
+A report plugin derives from :class:`ReportFormat`, sets ``media_format``
+(and ``media_formats`` when it answers more than one), ``media_type`` and
+``extension``, and implements :meth:`ReportFormat.render` (the report to
+bytes, in the asked format). The hook answers None for any other format, so
+the first enabled plugin that renders the asked format wins.
 
 A report is checked before it is rendered: every row has as many cells as its
-section has columns, and a chart names columns of its section (a ValueError
-says which section and row or column is wrong). Cell values are plain Python:
-``str``, ``int``, ``float``, ``Decimal``, ``bool``, ``date``, ``datetime`` or
-None (an empty cell).
+section has columns, every cell is a value a format can write, and a chart
+names columns of its section (a ValueError says which section and row or
+column is wrong). Cell values are plain Python: ``str``, ``int`` (a count),
+``float`` (a share or an average), ``Decimal`` (always an amount in euros),
+``bool``, ``date``, ``datetime``, ``time``, :class:`~core.plugin_toolkit.Suppressed`
+(a withheld count, written as the text ``<5`` and never as a number) or None
+(an empty cell). A section's ``notes`` are paragraphs shown under its table.
 
 Text in a report is usually already in the reader's language (Koppel builds a
-report in a request, in its language). A title, subtitle, column heading or
-cell may also be a :class:`~core.plugin_toolkit.Message`: it is rendered in
-the plugin's ``language`` when it has that setting, else in Dutch, as are the
-words a format writes itself (a PDF's "page", "yes" and "no"). Numbers for
-people are written by Babel in that language (:func:`number`).
+report in a request, in its language). A title, subtitle, column heading,
+cell or note may also be a :class:`~core.plugin_toolkit.Message`: it is
+rendered in the plugin's ``language`` setting (Dutch by default), as are the
+words a format writes itself (a PDF's "page 1 of 3", "yes" and "no"). Numbers
+for people are written by Babel in that language (:func:`number`,
+:func:`share`, :func:`amount`).
 """
 from __future__ import annotations
 
@@ -24,15 +29,20 @@ import math
 from dataclasses import replace
 from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
 from typing import ClassVar
 
-from babel.numbers import format_decimal
+from babel import Locale
+from babel.numbers import parse_pattern
+from marshmallow import fields, validate
 
-from core.plugin_toolkit import Message, RenderedReport, Report, Section, hookimpl, render
+from core.plugin_toolkit import LANGUAGES, Message, RenderedReport, Report, Section, Suppressed, hookimpl, render
 from plugins._common import BuiltinPlugin
 
 # Characters that make a spreadsheet read a text cell as a formula (CSV/formula injection, OWASP).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+CELL_TYPES = (str, int, float, Decimal, date, time, Suppressed)  # bool is an int; datetime a date
+CENTS = Decimal("0.01")
 
 
 class ReportFormat(BuiltinPlugin):
@@ -40,8 +50,14 @@ class ReportFormat(BuiltinPlugin):
 
     kind = "report_format"
     media_format: ClassVar[str]
+    media_formats: ClassVar[tuple[str, ...]] = ()  # every format it answers; () is just ``media_format``
     media_type: ClassVar[str]
     extension: ClassVar[str]
+
+    class Config(BuiltinPlugin.Config):
+        language = fields.String(load_default="nl", validate=validate.OneOf(LANGUAGES),
+                                 metadata={"description": "the language of the words the format writes itself and "
+                                                          "of any message in the report"})
 
     @property
     def language(self) -> str:
@@ -52,27 +68,32 @@ class ReportFormat(BuiltinPlugin):
         """One of the format's own texts, in :attr:`language`."""
         return render(message, self.language)
 
-    def render(self, report: Report) -> bytes:
+    def render(self, report: Report, media_format: str) -> bytes:
         raise NotImplementedError
 
     @hookimpl
     def koppel_render_report(self, report, media_format):
-        if not isinstance(media_format, str) or media_format.strip().lower() != self.media_format:
+        if not isinstance(media_format, str):
+            return None
+        media_format = media_format.strip().lower()
+        if media_format not in (self.media_formats or (self.media_format,)):
             return None
         report = localized(report, self.language)
         check(report)
-        return RenderedReport(content=self.render(report), media_type=self.media_type, extension=self.extension)
+        return RenderedReport(content=self.render(report, media_format), media_type=self.media_type,
+                              extension=self.extension)
 
 
 def localized(report: Report, language: str) -> Report:
-    """*report* with every Message in it (titles, headings, cells) rendered in *language*."""
+    """*report* with every Message in it (titles, headings, cells, notes) rendered in *language*."""
     def text(value):
         return render(value, language) if isinstance(value, Message) else value
 
     if not _has_messages(report):
         return report
     sections = tuple(replace(section, title=text(section.title), columns=tuple(text(c) for c in section.columns),
-                             rows=tuple(tuple(text(v) for v in row) for row in section.rows))
+                             rows=tuple(tuple(text(v) for v in row) for row in section.rows),
+                             notes=tuple(text(n) for n in section.notes))
                      for section in report.sections)
     return replace(report, title=text(report.title), subtitle=text(report.subtitle), sections=sections)
 
@@ -80,7 +101,7 @@ def localized(report: Report, language: str) -> Report:
 def _has_messages(report: Report) -> bool:
     values = [report.title, report.subtitle]
     for section in report.sections:
-        values += [section.title, *section.columns, *(v for row in section.rows for v in row)]
+        values += [section.title, *section.columns, *section.notes, *(v for row in section.rows for v in row)]
     return any(isinstance(v, Message) for v in values)
 
 
@@ -91,6 +112,13 @@ def check(report: Report) -> None:
         for number, row in enumerate(section.rows, start=1):
             if len(row) != width:
                 raise ValueError(f"section {section.title!r}: row {number} has {len(row)} cells for {width} columns")
+            for column, value in zip(section.columns, row):
+                if value is not None and not isinstance(value, CELL_TYPES):
+                    raise ValueError(f"section {section.title!r}: row {number}, column {column!r} holds a "
+                                     f"{type(value).__name__}, which a report cannot show")
+        for number, note in enumerate(section.notes, start=1):
+            if not isinstance(note, str):
+                raise ValueError(f"section {section.title!r}: note {number} is a {type(note).__name__}, not text")
         if section.chart is not None:
             if section.chart.kind not in ("bar", "line"):
                 raise ValueError(f"section {section.title!r}: chart kind {section.chart.kind!r} is not bar or line")
@@ -103,12 +131,18 @@ def is_number(value) -> bool:
     return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
 
 
+def is_finite(value) -> bool:
+    """A number that can be written (not NaN or infinite)."""
+    return is_number(value) and (not isinstance(value, (float, Decimal)) or math.isfinite(value))
+
+
 def numeric_columns(section: Section) -> list[bool]:
-    """Per column: every value that is set is a number (and at least one is)."""
+    """Per column: every value that is set is a number or a withheld count (and at least one is a number)."""
     result = []
     for index in range(len(section.columns)):
         values = [row[index] for row in section.rows if row[index] is not None]
-        result.append(bool(values) and all(is_number(v) for v in values))
+        result.append(any(is_number(v) for v in values) and all(is_number(v) or isinstance(v, Suppressed)
+                                                                 for v in values))
     return result
 
 
@@ -120,13 +154,13 @@ def chart_series(section: Section) -> tuple[list[str], list[tuple[str, list]]]:
     series = []
     for column in chart.y_columns:
         y = section.columns.index(column)
-        values = [float(row[y]) if is_number(row[y]) and math.isfinite(row[y]) else None for row in section.rows]
+        values = [float(row[y]) if is_finite(row[y]) else None for row in section.rows]
         series.append((column, values))
     return labels, series
 
 
 def text(value) -> str:
-    """A cell as plain text: dates in ISO, Decimals as they are, None empty."""
+    """A cell as plain text: dates in ISO, Decimals as they are, a withheld count as ``<5``, None empty."""
     if value is None:
         return ""
     if isinstance(value, datetime):
@@ -136,6 +170,16 @@ def text(value) -> str:
     if isinstance(value, Decimal):
         return f"{value:f}"
     return str(value)
+
+
+def plain_number(value) -> str:
+    """A number in plain digits with a decimal point, no exponent and no thousands separator (``1234.5``);
+    a float as its shortest exact representation."""
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        value = Decimal(repr(value))
+    return f"{value:f}"
 
 
 def defuse_formula(value: str) -> str:
@@ -151,12 +195,41 @@ def number(value, language: str = "nl", places: int | None = None) -> str:
     trailing zeros dropped).
     """
     if isinstance(value, float):
-        value = Decimal(repr(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP).normalize()
+        value = Decimal(repr(value)).quantize(CENTS, rounding=ROUND_HALF_UP).normalize()
     value = Decimal(value)
     if places is not None:
         value = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
     elif value == value.to_integral_value() and value.as_tuple().exponent > 0:
         value = value.quantize(Decimal(1))
     decimals = max(0, -value.as_tuple().exponent)
-    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
-    return format_decimal(value, format=pattern, locale=language, decimal_quantization=False)
+    return _decimal_pattern(decimals).apply(value, _locale(language), decimal_quantization=False)
+
+
+def share(value: float, language: str = "nl") -> str:
+    """A share or an average (a float) written for people by Babel with one or two decimals, rounded half-up:
+    ``2,5``, ``15,0``, ``0,33`` in Dutch (as the workbooks' ``#,##0.0#`` shows it)."""
+    value = Decimal(repr(value)).quantize(CENTS, rounding=ROUND_HALF_UP)
+    return _share_pattern().apply(value, _locale(language))
+
+
+def amount(value: Decimal, language: str = "nl") -> str:
+    """An amount in euros written for people by Babel: ``€ 1.234,50`` (``€ -5,50``) in Dutch, ``€1,234.50`` in
+    English; at least two decimals, more only when the amount has them."""
+    locale = _locale(language)
+    return locale.currency_formats["standard"].apply(value, locale, currency="EUR", decimal_quantization=False)
+
+
+# Babel parses a locale and a pattern on every call: a report formats thousands of numbers with a few of each.
+@cache
+def _locale(language: str) -> Locale:
+    return Locale.parse(language)
+
+
+@cache
+def _share_pattern():
+    return parse_pattern("#,##0.0#")
+
+
+@cache
+def _decimal_pattern(decimals: int):
+    return parse_pattern("#,##0" + ("." + "0" * decimals if decimals else ""))

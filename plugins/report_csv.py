@@ -1,4 +1,14 @@
-"""Reports as one CSV file, ready for Dutch Excel: UTF-8 with a byte order mark and ``;`` between cells.
+"""Reports as one CSV file, by default in the dialect Dutch Excel opens as it is; ``csv-international`` on request.
+
+Two dialects (RFC 4180 quoting, lines ending in CRLF, UTF-8):
+
+* ``nl`` (Dutch Excel): ``;`` between cells, a decimal comma, a byte order
+  mark (so Excel reads the file as UTF-8);
+* ``international``: ``,`` between cells, a decimal point, no byte order mark.
+
+The media format ``csv`` is written in the configured ``dialect`` (Dutch by
+default; ``delimiter``, ``decimal_separator`` and ``bom`` override a part of
+it), ``csv-international`` always in the international one.
 
 Layout (every line is a CSV record, so a CSV reader parses the whole file)::
 
@@ -8,76 +18,99 @@ Layout (every line is a CSV record, so a CSV reader parses the whole file)::
     <section 1 title>
     <column 1>;<column 2>;...         (the section's header)
     <value>;<value>;...               (one line per row)
+    <note>                            (one line of one cell per note)
                                       (blank line)
     <section 2 title>
     ...
 
-Cells: numbers without thousands separators and with ``decimal_separator``
-(``,`` by default, as Dutch Excel reads them); dates as ISO ``2026-11-23``,
-date-times as ``2026-11-23 14:30``; booleans ``true``/``false``; None empty.
-Text that a spreadsheet would take for a formula (starting with ``=``, ``+``,
-``-``, ``@``, a tab or a carriage return) gets a leading ``'`` unless
-``escape_formulas`` is off. Lines end with CRLF (RFC 4180).
+Cells: numbers in plain digits without thousands separators (``1234,5``; an
+amount as exact as it is, ``29753,42``); a withheld count as the text ``<5``;
+dates as ISO ``2026-11-23``, date-times as ``2026-11-23 14:30``; booleans as
+``ja``/``nee`` (in the ``language`` setting); None empty. Text that a
+spreadsheet would take for a formula (starting with ``=``, ``+``, ``-``,
+``@``, a tab or a carriage return) gets a leading ``'`` unless
+``escape_formulas`` is off.
 """
 import csv
 import io
-import math
-from decimal import Decimal
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from plugins._report import ReportFormat, defuse_formula, is_number, text
+from plugins._report import ReportFormat, defuse_formula, is_finite, is_number, plain_number, text
+
+DIALECTS = {
+    "nl": {"delimiter": ";", "decimal_separator": ",", "bom": True},
+    "international": {"delimiter": ",", "decimal_separator": ".", "bom": False},
+}
 
 
 class CsvReport(ReportFormat):
     name = "report.csv"
-    version = "1.0.0"
+    version = "1.1.0"
     media_format = "csv"
+    media_formats = ("csv", "csv-international")
     media_type = "text/csv; charset=utf-8"
     extension = "csv"
     title = {"nl": "Rapport als CSV", "en": "Report as CSV"}
     description = {
-        "nl": "Eén CSV-bestand met per onderdeel een titelregel, kolomkoppen en rijen; UTF-8 met BOM en "
-              "puntkomma's, zodat Nederlandse Excel het direct goed opent.",
-        "en": "One CSV file with a title line, column headers and rows per section; UTF-8 with a BOM and "
-              "semicolons, so Dutch Excel opens it as it is.",
+        "nl": "Eén CSV-bestand met per onderdeel een titelregel, kolomkoppen, rijen en toelichting; standaard zoals "
+              "Nederlandse Excel het opent (puntkomma's, decimale komma, UTF-8 met BOM), internationaal op verzoek "
+              "(komma's, decimale punt).",
+        "en": "One CSV file with a title line, column headers, rows and notes per section; by default as Dutch Excel "
+              "opens it (semicolons, decimal comma, UTF-8 with a BOM), the international dialect on request "
+              "(commas, decimal point).",
     }
 
     class Config(ReportFormat.Config):
-        delimiter = fields.String(load_default=";", validate=[
+        dialect = fields.String(load_default="nl", validate=validate.OneOf(list(DIALECTS)),
+                                metadata={"description": "nl (Dutch Excel) or international; the format csv"})
+        delimiter = fields.String(load_default=None, allow_none=True, validate=[
             validate.Length(equal=1), validate.NoneOf(['"', "'", "\r", "\n"], error="cannot be a quote or line break")],
-            metadata={"description": "the character between cells"})
-        decimal_separator = fields.String(load_default=",", validate=validate.OneOf([",", "."]),
-                                          metadata={"description": "the decimal separator of numbers"})
-        bom = fields.Boolean(load_default=True, metadata={"description": "start with a UTF-8 byte order mark (Excel)"})
+            metadata={"description": "the character between cells; null: the dialect's"})
+        decimal_separator = fields.String(load_default=None, allow_none=True, validate=validate.OneOf([",", "."]),
+                                          metadata={"description": "the decimal separator; null: the dialect's"})
+        bom = fields.Boolean(load_default=None, allow_none=True,
+                             metadata={"description": "start with a UTF-8 byte order mark; null: the dialect's"})
         escape_formulas = fields.Boolean(load_default=True,
                                          metadata={"description": "make text that looks like a formula literal"})
 
         @validates_schema
         def separators_differ(self, data, **kwargs):
-            if data.get("delimiter") == data.get("decimal_separator"):
+            dialect = DIALECTS.get(data.get("dialect"), DIALECTS["nl"])
+            delimiter = data.get("delimiter") or dialect["delimiter"]
+            if delimiter == (data.get("decimal_separator") or dialect["decimal_separator"]):
                 raise ValidationError("must differ from the delimiter", field_name="decimal_separator")
 
-    def cell(self, value) -> str:
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if is_number(value):
-            if isinstance(value, float) and not math.isfinite(value):
-                return ""
-            plain = f"{value:f}" if isinstance(value, Decimal) else repr(value) if isinstance(value, float) else str(value)
-            return plain.replace(".", self.config["decimal_separator"])
-        value = text(value)
-        return defuse_formula(value) if self.config["escape_formulas"] else value
+    def settings(self, media_format: str) -> dict:
+        """The delimiter, decimal separator and byte order mark for *media_format*."""
+        if media_format == "csv-international":
+            return DIALECTS["international"]
+        chosen = {key: self.config[key] for key in ("delimiter", "decimal_separator", "bom")
+                  if self.config[key] is not None}
+        return {**DIALECTS[self.config["dialect"]], **chosen}
 
-    def render(self, report):
+    def render(self, report, media_format):
+        settings = self.settings(media_format)
+        decimal_separator, escape = settings["decimal_separator"], self.config["escape_formulas"]
+        yes, no = self.words(self.message("yes")), self.words(self.message("no"))
+
+        def cell(value) -> str:
+            if isinstance(value, bool):
+                return yes if value else no
+            if is_number(value):
+                return plain_number(value).replace(".", decimal_separator) if is_finite(value) else ""
+            value = text(value)
+            return defuse_formula(value) if escape else value
+
         buffer = io.StringIO(newline="")
-        writer = csv.writer(buffer, delimiter=self.config["delimiter"], lineterminator="\r\n")
-        writer.writerow([self.cell(report.title)])
+        writer = csv.writer(buffer, delimiter=settings["delimiter"], lineterminator="\r\n")
+        writer.writerow([cell(report.title)])
         if report.subtitle:
-            writer.writerow([self.cell(report.subtitle)])
+            writer.writerow([cell(report.subtitle)])
         for section in report.sections:
             writer.writerow([])
-            writer.writerow([self.cell(section.title)])
-            writer.writerow([self.cell(column) for column in section.columns])
-            writer.writerows([self.cell(value) for value in row] for row in section.rows)
-        return buffer.getvalue().encode("utf-8-sig" if self.config["bom"] else "utf-8")
+            writer.writerow([cell(section.title)])
+            writer.writerow([cell(column) for column in section.columns])
+            writer.writerows([cell(value) for value in row] for row in section.rows)
+            writer.writerows([cell(note)] for note in section.notes)
+        return buffer.getvalue().encode("utf-8-sig" if settings["bom"] else "utf-8")

@@ -2,11 +2,18 @@
 
 Each sheet holds its section as a table from cell A1: a bold, filled header
 row that stays in view (frozen) with an autofilter, then the rows; columns are
-as wide as their content (within limits). Decimals get the format ``#,##0.00``,
-dates ``yyyy-mm-dd`` and date-times ``yyyy-mm-dd hh:mm`` (an aware one in Dutch
-time, since Excel has no time zones). A section with a chart gets a native Excel bar or line chart
-next to its table. The report's title and subtitle are the workbook's title
-and subject (File > Properties).
+as wide as their content (within limits). The section's notes follow in
+column A after one blank row, as text.
+
+Every number is a number cell with a number format, which Excel shows in the
+reader's locale (``1.234,50`` in Dutch Excel): a count (int) ``#,##0``, an
+amount (Decimal, always euros) ``"€" #,##0.00``, a share or average (float)
+``#,##0.0#``. A withheld count (``Suppressed``) is the text ``<5``,
+right-aligned like the numbers, never a number. Dates are dates
+(``yyyy-mm-dd``), date-times ``yyyy-mm-dd hh:mm`` (an aware one in Dutch time,
+since Excel has no time zones). A section with a chart gets a native Excel bar
+or line chart next to its table. The report's title and subtitle are the
+workbook's title and subject (File > Properties).
 
 Sheet names follow Excel's rules: at most 31 characters, none of ``[]:*?/\\``,
 no apostrophe at either end, not empty, not the reserved ``History``, and
@@ -26,7 +33,8 @@ from zoneinfo import ZoneInfo
 
 from marshmallow import fields, validate
 
-from plugins._report import ReportFormat, is_number, text
+from core.plugin_toolkit import Suppressed
+from plugins._report import ReportFormat, is_finite, is_number, text
 
 MAX_SHEET_NAME = 31
 INVALID_SHEET_CHARACTERS = re.compile(r"[\[\]:*?/\\]")
@@ -36,6 +44,8 @@ FIXED_TIME = datetime(2000, 1, 1)
 MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")  # an aware date-time is shown in Dutch time
 MIN_WIDTH, MAX_WIDTH = 8, 60
+COUNT, AMOUNT, SHARE = "#,##0", '"€" #,##0.00;"€" -#,##0.00', "#,##0.0#"  # int, Decimal (euros), float
+DATE, DATE_TIME = "yyyy-mm-dd", "yyyy-mm-dd hh:mm"
 
 
 def sheet_names(titles, untitled=lambda number: f"Sheet {number}") -> list[str]:
@@ -75,16 +85,17 @@ def _reproducible(content: bytes) -> bytes:
 
 class XlsxReport(ReportFormat):
     name = "report.xlsx"
-    version = "1.0.0"
+    version = "1.1.0"
     media_format = "xlsx"
     media_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     extension = "xlsx"
     title = {"nl": "Rapport als Excel-werkmap", "en": "Report as Excel workbook"}
     description = {
         "nl": "Een Excel-werkmap met één tabblad per onderdeel: vetgedrukte, gekleurde en vastgezette kopregel, "
-              "passende kolombreedtes en een grafiek waar het onderdeel er een heeft.",
-        "en": "An Excel workbook with one sheet per section: a bold, filled and frozen header row, fitting column "
-              "widths, and a chart where the section has one.",
+              "getallen als getallen met een getalnotatie, toelichting onder de tabel en een grafiek waar het "
+              "onderdeel er een heeft.",
+        "en": "An Excel workbook with one sheet per section: a bold, filled and frozen header row, numbers as "
+              "numbers with a number format, notes under the table, and a chart where the section has one.",
     }
 
     class Config(ReportFormat.Config):
@@ -93,7 +104,7 @@ class XlsxReport(ReportFormat):
             metadata={"description": "background colour of the header row (RGB hex)"})
         charts = fields.Boolean(load_default=True, metadata={"description": "add each section's chart"})
 
-    def render(self, report):
+    def render(self, report, media_format):
         from openpyxl import Workbook
         from openpyxl.styles import Alignment, Font, PatternFill
         from openpyxl.utils import get_column_letter
@@ -106,6 +117,8 @@ class XlsxReport(ReportFormat):
         workbook.properties.created = workbook.properties.modified = FIXED_TIME
         bold = Font(bold=True)
         fill = PatternFill(fill_type="solid", start_color=self.config["header_fill"], end_color=self.config["header_fill"])
+        header_alignment = Alignment(vertical="center", wrap_text=False)
+        right = Alignment(horizontal="right")  # a withheld count, aligned with the numbers
         sections = report.sections or ()
         for section, sheet_name in zip(sections, sheet_names([s.title for s in sections], self._untitled)):
             sheet = workbook.create_sheet(sheet_name)
@@ -113,12 +126,14 @@ class XlsxReport(ReportFormat):
             for index, column in enumerate(section.columns, start=1):
                 cell = sheet.cell(row=1, column=index, value=self._text(str(column)))
                 cell.data_type = "s"
-                cell.font, cell.fill = bold, fill
-                cell.alignment = Alignment(vertical="center", wrap_text=False)
+                cell.font, cell.fill, cell.alignment = bold, fill, header_alignment
             for row_number, row in enumerate(section.rows, start=2):
                 for index, value in enumerate(row, start=1):
-                    self._write(sheet.cell(row=row_number, column=index), value)
+                    self._write(sheet.cell(row=row_number, column=index), value, right)
                     widths[index - 1] = max(widths[index - 1], len(self._shown(value)))
+            for number, note in enumerate(section.notes, start=len(section.rows) + 3):  # after one blank row
+                cell = sheet.cell(row=number, column=1, value=self._text(str(note)))
+                cell.data_type = "s"
             for index, width in enumerate(widths, start=1):
                 sheet.column_dimensions[get_column_letter(index)].width = min(max(width + 2, MIN_WIDTH), MAX_WIDTH)
             if section.columns:
@@ -142,27 +157,39 @@ class XlsxReport(ReportFormat):
 
     @staticmethod
     def _shown(value) -> str:
+        """About what Excel shows of *value*, for the column's width."""
+        if isinstance(value, bool):
+            return "ONWAAR"
         if isinstance(value, Decimal):
+            return f"€ {value:,.2f}" if value.is_finite() else ""
+        if isinstance(value, int):
+            return f"{value:,}"
+        if isinstance(value, float):
             return f"{value:,.2f}"
         if isinstance(value, datetime):
             return "2026-11-23 14:30"
         return text(value)
 
-    def _write(self, cell, value):
+    def _write(self, cell, value, right):
         if isinstance(value, datetime):
             cell.value = value if value.tzinfo is None else value.astimezone(AMSTERDAM).replace(tzinfo=None)
-            cell.number_format = "yyyy-mm-dd hh:mm"
+            cell.number_format = DATE_TIME
         elif isinstance(value, date):
             cell.value = value
-            cell.number_format = "yyyy-mm-dd"
+            cell.number_format = DATE
         elif isinstance(value, time):
             cell.value = value.replace(tzinfo=None)
         elif isinstance(value, bool) or value is None:
             cell.value = value
         elif is_number(value):
-            cell.value = value
-            if isinstance(value, Decimal):
-                cell.number_format = "#,##0.00"
+            if is_finite(value):  # NaN or infinity: an empty cell
+                cell.value = value
+                cell.number_format = AMOUNT if isinstance(value, Decimal) else SHARE if isinstance(
+                    value, float) else COUNT
+        elif isinstance(value, Suppressed):
+            cell.value = str(value)
+            cell.data_type = "s"  # the text "<5", never a number
+            cell.alignment = right
         else:
             cell.value = self._text(str(value))
             cell.data_type = "s"  # never a formula, even when the text starts with "="

@@ -1,4 +1,5 @@
 import json
+from decimal import Decimal
 
 import pytest
 from marshmallow import ValidationError
@@ -19,8 +20,8 @@ def test_round_trip_with_iso_dates_and_decimals_as_strings(hook):
     assert (document["title"], document["subtitle"]) == ("Steungezinnen Aalten — halfjaar 2026",
                                                          "1 januari t/m 30 juni 2026")
     assert [s["title"] for s in document["sections"]] == [s.title for s in REPORT.sections]
-    months, trend, costs, empty = document["sections"]
-    assert list(months) == ["title", "columns", "rows"]
+    months, trend, costs, empty, areas = document["sections"]
+    assert list(months) == ["title", "columns", "rows", "notes"]
     assert months["columns"] == ["Maand", "Nieuwe koppelingen", "Kosten (€)", "Actieve maanden", "Peildatum"]
     assert months["rows"][0] == ["2026-01", 4, "1250.00", 2.5, "2026-01-01"]
     assert len(months["rows"]) == 6
@@ -29,14 +30,19 @@ def test_round_trip_with_iso_dates_and_decimals_as_strings(hook):
         ["Subsidie 2026: € 60.000,00 per jaar × 181/365 dagen", "29753.42", None, True, "2026-07-01T09:30:00"],
         ["=SUM(A1:A9)", "-5.50", "Indicatief; eigen kostprijs gemeente", False, None],
     ]
-    assert empty == {"title": "Geen gegevens", "columns": ["a", "b"], "rows": []}
+    assert empty == {"title": "Geen gegevens", "columns": ["a", "b"], "rows": [], "notes": []}
+    withheld = {"suppressed": True, "fewer_than": 5}
+    assert areas["rows"] == [["Centrum", 12, 1234, 0.75], ["Haart", withheld, withheld, None],
+                             ["Totaal", 14, 1240, 1.0]]
+    assert areas["notes"] == list(REPORT.sections[4].notes)
     assert "€".encode() in rendered.content  # UTF-8 as it is, not \u escapes
 
 
 def test_no_subtitle_is_null_and_a_float_that_is_not_finite_is_null(hook):
-    report = Report("T", (Section("S", ("x",), ((float("nan"),), (1.5,))),))
+    report = Report("T", (Section("S", ("x",), ((float("nan"),), (1.5,), (Decimal("NaN"),), (7,))),))
     assert json.loads(render(hook, report=report).content) == {
-        "title": "T", "subtitle": None, "sections": [{"title": "S", "columns": ["x"], "rows": [[None], [1.5]]}]}
+        "title": "T", "subtitle": None,
+        "sections": [{"title": "S", "columns": ["x"], "rows": [[None], [1.5], [None], [7]], "notes": []}]}
 
 
 def test_compact(hook):

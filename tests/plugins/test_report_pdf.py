@@ -1,12 +1,17 @@
 import base64
+import io
 import re
 import zlib
 
 import pytest
 from marshmallow import ValidationError
+from pypdf import PdfReader
+from reportlab.pdfbase.pdfmetrics import stringWidth
 
-from core.policy.types import Report, Section
+from core.policy.types import Report, Section, Suppressed
 from tests.plugins.test_report_common import REPORT
+
+NBSP = "\u00a0"
 
 
 def render(hook, config=None, report=REPORT):
@@ -39,14 +44,50 @@ def test_a_pdf_with_pages(hook):
     assert all(size == pytest.approx((595.28, 841.89), abs=0.1) for size in pages(rendered.content))  # A4 portrait
 
 
+def extracted(content: bytes) -> str:
+    """The text of every page as pypdf extracts it, a no-break space as a space."""
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages).replace(NBSP, " ")
+
+
+def lines(content: bytes) -> list[str]:
+    return [line.strip() for line in extracted(content).splitlines()]
+
+
 def test_title_tables_and_numbers_the_dutch_way(hook):
-    text = page_text(render(hook).content)
-    for shown in ("Steungezinnen Aalten", "1 januari t/m 30 juni 2026", "Koppelingen per maand",
-                  "(Nieuwe koppelingen)", "(2026-01)", "(1.250,00)", "(29.753,42)", "(-5,50)", "(2026-07-01 09:30)",
-                  "(ja)", "(nee)", "(=SUM\\(A1:A9\\))", "Geen gegevens in deze periode.", "(pagina 1)"):
-        assert shown in text, shown
-    english = page_text(render(hook, {"language": "en"}).content)
-    assert "(1,250.00)" in english and "(yes)" in english and "No data in this period." in english
+    shown = lines(render(hook).content)
+    for text in ("Steungezinnen Aalten — halfjaar 2026", "1 januari t/m 30 juni 2026", "Koppelingen per maand",
+                 "Nieuwe koppelingen", "2026-01", "€ 1.250,00", "2,5", "15,0", "€ 29.753,42", "€ -5,50",
+                 "2026-07-01 09:30", "ja", "nee", "=SUM(A1:A9)", "Geen gegevens in deze periode.", "1.234", "0,75",
+                 "pagina 1 van 2", "pagina 2 van 2"):
+        assert text in shown, text
+    english = lines(render(hook, {"language": "en"}).content)
+    for text in ("€1,250.00", "-€5.50", "1,234", "yes", "No data in this period.", "page 2 of 2"):
+        assert text in english, text
+
+
+def test_numbers_are_right_aligned_and_a_withheld_count_with_them(hook):
+    """The right edges of a numeric column's cells line up: a count, a withheld count ("<5") and the total."""
+    report = Report("T", (Section("S", ("Wijk", "Gezinnen"), (("Centrum", 12), ("Haart", Suppressed(5)),
+                                                             ("Totaal", 1234))),))
+    right_edges, font_size = {}, 9
+
+    def visit(text, cm, tm, font, size):
+        text = text.strip()
+        if text in ("12", "<5", "1.234", "Gezinnen"):
+            name = font["/BaseFont"].lstrip("/")
+            right_edges[text] = cm[4] + tm[4] + stringWidth(text, name, size)
+
+    PdfReader(io.BytesIO(render(hook, report=report).content)).pages[0].extract_text(visitor_text=visit)
+    assert len(right_edges) == 4
+    assert max(right_edges.values()) - min(right_edges.values()) < 0.5 * font_size / 9
+
+
+def test_notes_under_the_table(hook):
+    shown = lines(render(hook).content)
+    last_row = shown.index("Totaal")
+    assert shown[last_row:last_row + 6] == ["Totaal", "14", "1.240", "1,0", *REPORT.sections[4].notes]
+    empty = Report("T", (Section("Leeg", ("a",), (), notes=("Nog niets.",)),))
+    assert lines(render(hook, report=empty).content)[1:4] == ["Leeg", "Geen gegevens in deze periode.", "Nog niets."]
 
 
 def test_a_chart_per_section_that_has_one(hook):

@@ -23,7 +23,8 @@ def test_one_sheet_per_section_with_valid_names_and_the_title_in_the_properties(
     assert (rendered.media_type, rendered.extension) == (
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx")
     book = openpyxl.load_workbook(io.BytesIO(rendered.content))
-    assert book.sheetnames == ["Koppelingen per maand", "Aanmeldingen", "Kosten regio Achterhoek", "Geen gegevens"]
+    assert book.sheetnames == ["Koppelingen per maand", "Aanmeldingen", "Kosten regio Achterhoek", "Geen gegevens",
+                               "Gezinnen per wijk"]
     assert (book.properties.title, book.properties.subject) == (REPORT.title, REPORT.subtitle)
 
 
@@ -49,11 +50,14 @@ def test_header_row_bold_filled_frozen_filtered_and_columns_wide_enough(hook):
     assert long_text.column_dimensions["A"].width >= len("Subsidie 2026: € 60.000,00 per jaar × 181/365 dagen")
 
 
-def test_values_keep_their_type(hook):
+def test_values_keep_their_type_and_every_number_has_a_number_format(hook):
     book = workbook(hook)
     months = book["Koppelingen per maand"]
     assert [c.value for c in months[2]] == ["2026-01", 4, 1250, 2.5, datetime(2026, 1, 1)]
-    assert months["C2"].number_format == "#,##0.00"
+    assert [c.data_type for c in months[2]] == ["s", "n", "n", "n", "d"]
+    assert months["B2"].number_format == "#,##0"  # a count
+    assert months["C2"].number_format == '"€" #,##0.00;"€" -#,##0.00'  # an amount (Decimal): euros
+    assert months["D2"].number_format == "#,##0.0#"  # a share or average (float)
     assert months["E2"].number_format == "yyyy-mm-dd"
     assert months.max_row == 7
     costs = book["Kosten regio Achterhoek"]
@@ -61,13 +65,32 @@ def test_values_keep_their_type(hook):
                                            datetime(2026, 7, 1, 9, 30)]
     assert costs["E2"].number_format == "yyyy-mm-dd hh:mm"
     assert (costs["A3"].value, costs["A3"].data_type) == ("=SUM(A1:A9)", "s")  # text, never a formula
-    assert costs["B3"].value == -5.5
+    assert costs["B3"].value == -5.5 and costs["B3"].number_format == '"€" #,##0.00;"€" -#,##0.00'
     assert [c.value for c in book["Geen gegevens"][1]] == ["a", "b"] and book["Geen gegevens"].max_row == 1
+
+
+def test_a_withheld_count_is_the_text_less_than_five_aligned_right_never_a_number(hook):
+    areas = workbook(hook)["Gezinnen per wijk"]
+    assert [c.value for c in areas[3]] == ["Haart", "<5", "<5", None]
+    assert [(c.data_type, c.alignment.horizontal) for c in areas[3][1:3]] == [("s", "right")] * 2
+    assert [c.value for c in areas[4]] == ["Totaal", 14, 1240, 1.0]
+    assert areas["C2"].number_format == "#,##0"
+
+
+def test_notes_follow_the_table_after_a_blank_row_outside_its_filter(hook):
+    areas = workbook(hook)["Gezinnen per wijk"]
+    assert areas.auto_filter.ref == "A1:D4"
+    assert all(c.value is None for c in areas[5])
+    assert [(areas.cell(row, 1).value, areas.cell(row, 1).data_type) for row in (6, 7)] == [
+        (note, "s") for note in REPORT.sections[4].notes]
+    assert areas.max_row == 7 and areas.column_dimensions["A"].width < 15  # a note does not widen the column
+    empty = workbook(hook, report=Report("T", (Section("S", ("a",), (), notes=("=1+1",)),)))["S"]
+    assert (empty["A3"].value, empty["A3"].data_type) == ("=1+1", "s")
 
 
 def test_a_native_chart_for_a_section_that_has_one(hook):
     book = workbook(hook)
-    assert [len(book[name]._charts) for name in book.sheetnames] == [1, 1, 0, 0]
+    assert [len(book[name]._charts) for name in book.sheetnames] == [1, 1, 0, 0, 0]
     assert len(workbook(hook, {"charts": False})["Koppelingen per maand"]._charts) == 0
 
 
@@ -94,7 +117,13 @@ def test_aware_date_times_in_dutch_time_and_control_characters_dropped(hook):
     assert sheet["B3"].value == 1000
 
 
-@pytest.mark.parametrize("config, field", [({"header_fill": "blue"}, "header_fill"), ({"charts": "sometimes"}, "charts")])
+def test_a_number_that_is_not_finite_is_an_empty_cell(hook):
+    report = Report("T", (Section("S", ("x",), ((float("nan"),), (float("inf"),), (Decimal("NaN"),), (1.5,))),))
+    assert [c.value for c in workbook(hook, report=report)["S"]["A"]] == ["x", None, None, None, 1.5]
+
+
+@pytest.mark.parametrize("config, field", [
+    ({"header_fill": "blue"}, "header_fill"), ({"charts": "sometimes"}, "charts"), ({"language": "fr"}, "language")])
 def test_invalid_configuration_names_the_field(hook, config, field):
     with pytest.raises(ValidationError) as error:
         hook({"report.xlsx": config})
