@@ -94,13 +94,17 @@ def koppel_funding_statement(activity: FundingActivity) -> FundingStatement | No
     """State the programme's costs for a period, as the active funding model computes them.
 
     :param activity: :class:`~core.policy.types.FundingActivity` (the period,
-        the municipality, its consortium's members, matches started and
-        active months, outcomes).
+        the municipality, its consortium's members, and what was delivered up
+        to the statement's date ``as_of``: matches started, active months,
+        outcomes of the matches that ended; ``programme_started_on``).
     :return: a :class:`~core.policy.types.FundingStatement`: what the
         municipality owes, what each fund pays, the consortium's split across
-        its members, and the avoided costs with the source of each figure.
-        Each cost line's ``description`` (and ``source``) may be a message;
-        Koppel renders it in the reader's language.
+        its members, and the avoided costs (``avoided``, an
+        :class:`~core.policy.types.AvoidedCosts` or None): the expected value
+        with its low and high end, the method in one sentence, and each
+        assumption with its source or none (the municipality's own). Cost
+        lines' descriptions, the method and the assumptions' names and values
+        are messages; Koppel renders them in the reader's language.
 
     **First result wins**; a policy enables one funding model at a time.
     """
@@ -111,14 +115,20 @@ def koppel_render_report(report: Report, media_format: str) -> RenderedReport | 
     """Render a report to bytes in one format.
 
     :param report: a :class:`~core.policy.types.Report` (a title and sections
-        of columns and rows, optionally a chart per section). Koppel builds it
-        in the reader's language; a title, heading or cell that is still a
-        message is the format's to render.
-    :param media_format: the format asked for, e.g. ``"csv"``, ``"xlsx"``,
-        ``"pdf"``, ``"json"``.
+        of columns, rows and notes, optionally a chart per section). A cell
+        is text, a count (int), a share or average (float), an amount in
+        euros (Decimal), a boolean, a date, a withheld count
+        (:class:`~core.policy.types.Suppressed`) or None. Koppel builds the
+        report in the reader's language; a title, heading, cell or note that
+        is still a message is the format's to render.
+    :param media_format: the format asked for, e.g. ``"csv"``,
+        ``"csv-international"``, ``"xlsx"``, ``"pdf"``, ``"json"``.
     :return: a :class:`~core.policy.types.RenderedReport` (content, media
         type, file extension) when this plugin renders *media_format*, else None.
 
+    A format keeps numbers numbers (a spreadsheet cell with a number format;
+    text for people written the reader's way), writes a withheld count as
+    ``<5`` and never as a number, and writes its own words in its language.
     **First result wins**: the first enabled plugin that renders the format.
     """
 

@@ -17,7 +17,8 @@ What it offers (see ``docs/plugins.md`` for the guide and
   :class:`MunicipalityFacts`, :class:`FundingActivity`; :class:`Finding`,
   :class:`ScoreComponent`, :class:`MatchTerms`, :class:`ReviewThresholds`,
   :class:`PlannedEvaluation`, :class:`Instrument`, :class:`Question`,
-  :class:`FundingStatement`, :class:`CostLine`, :class:`Report`,
+  :class:`FundingStatement`, :class:`CostLine`, :class:`AvoidedCosts`,
+  :class:`CostAssumption`, :class:`AssumptionSource`, :class:`Report`,
   :class:`Section`, :class:`Suppressed`, :class:`Chart`, :class:`RenderedReport`.
 * **Text for people**: :class:`Message` (an English message id with
   parameters, translated when it is read), :class:`Label` and
@@ -52,7 +53,10 @@ from core.messages import LANGUAGES, Label, Labels, Message, render
 from core.policy.manager import build_manager, plugin_class
 from core.policy.plugin import KINDS, Plugin
 from core.policy.types import (
+    AssumptionSource,
+    AvoidedCosts,
     Chart,
+    CostAssumption,
     CostLine,
     FamilyFacts,
     Finding,
@@ -118,8 +122,9 @@ __all__ = [
     "ACTIVE", "CONSENT_PURPOSES", "DAY_PARTS", "END_REASONS", "FAMILY_KINDS", "FREQUENCIES", "KINDS", "LANGUAGES",
     "MATCH_STATES", "OUTCOMES", "PROBLEM_AREAS", "REQUESTING", "SUPPORT_KINDS", "SUPPORTING", "TRIAGE_OUTCOMES",
     "WEEKDAYS", "WELLBEING_SCALES",
-    "Chart", "CostLine", "FamilyFacts", "Finding", "FundingActivity", "FundingStatement", "Instrument", "Label",
-    "Labels", "MatchFacts", "MatchTerms", "Message", "MunicipalityFacts", "N_", "PersonFacts", "PlannedEvaluation",
+    "AssumptionSource", "AvoidedCosts", "Chart", "CostAssumption", "CostLine", "FamilyFacts", "Finding",
+    "FundingActivity", "FundingStatement", "Instrument", "Label", "Labels", "MatchFacts", "MatchTerms", "Message",
+    "MunicipalityFacts", "N_", "PersonFacts", "PlannedEvaluation",
     "Plugin", "Question", "RenderedReport", "Report", "ReviewThresholds", "ScoreComponent", "Section", "Suppressed",
     "add_months", "age_on", "build_manager", "great_circle_km", "hookimpl", "months_before", "plugin_class", "render",
 ]

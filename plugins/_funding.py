@@ -20,23 +20,35 @@ with its own fields, and says what the programme costs in
   ties in the members' order). When every weight is zero (no matches started
   anywhere) the members share equally. Without members the municipality
   itself carries the whole total.
-* **Avoided costs**: matches that ended in the period with one of
-  ``avoided_outcomes`` (by default ``no_further_care`` and ``lighter_support``)
-  count as prevented cases. Of those, ``placement_share`` (by default 10 %, an
-  assumption, not a measured rate) counts as a prevented out-of-home
-  placement and the rest as prevented referred youth care, so no case counts
-  twice; each at one year of the configured average yearly cost (by default
-  € 80,000 for a placement and € 10,000 for referred care). The estimate
-  stands beside the statement's costs and is never subtracted from them.
-  Both costs are **indicative figures that a municipality should replace with
-  its own**; each keeps its ``source`` text in the configuration and on the
-  statement line, so whoever reads the estimate sees where it comes from.
-* **Words**: the description of every line (and the default source texts) is
-  a message, shown in the reader's language with amounts in euros and counts
-  written by Babel (``Voorkomen uithuisplaatsingen: 0,3 × € 80.000,00 per
-  jaar``). A source text the municipality wrote itself is shown as it is.
-  ``language`` is no longer used: it is kept so that stored policies that
-  name it stay valid.
+* **Avoided costs** (:class:`~core.policy.types.AvoidedCosts`), expected
+  values, never a fraction of a placement on its own: the matches that ended
+  in the period (up to the statement's date) with one of
+  ``avoided_outcomes`` (by default ``no_further_care`` and
+  ``lighter_support``) are the prevented cases. Of those, ``placement_share``
+  (10 %; range ``placement_share_low`` 5 % to ``placement_share_high`` 20 %)
+  would without a supporting family have led to an out-of-home placement,
+  and the rest to referred youth care, each for ``horizon_years`` (1) at the
+  yearly cost (``placement_cost_per_year`` € 80,000 and
+  ``care_cost_per_year`` € 10,000)::
+
+      expected = prevented × (share × placement cost + (1 − share) × care cost) × horizon
+
+  and the low and high ends the same with the low and high share (the costs
+  are the municipality's own figures and do not vary). The method is stated
+  in one sentence, and every figure is an assumption with its ``*_source``:
+  ``{title, publisher, year, url, kind}`` (``kind`` ``primary`` or
+  ``secondary``, ``url`` http(s)). The built-in figures have **no** source:
+  they are placeholders that the municipality should replace with its own,
+  and are shown as the municipality's own assumption until it gives one. A
+  text in a ``*_source`` (older policies) is the municipality's own
+  description of the figure, shown as such and never as a source; the
+  former built-in default texts mean no source. The estimate stands beside
+  the statement's costs and is never subtracted from them.
+* **Words**: the description of every line, the method and the assumptions
+  are messages, shown in the reader's language with dates, amounts, counts
+  and percentages written by Babel (``Subsidie 2026: 1 januari 2026 t/m 31
+  december 2026, € 22.000,00 per jaar × 365/365 dagen``). ``language`` is no
+  longer used: it is kept so that stored policies that name it stay valid.
 """
 from __future__ import annotations
 
@@ -49,10 +61,13 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from core.plugin_toolkit import (
     LANGUAGES,
     OUTCOMES,
+    AssumptionSource,
+    AvoidedCosts,
+    CostAssumption,
     CostLine,
     FundingActivity,
     FundingStatement,
-    Message,
+    Labels,
     hookimpl,
 )
 from plugins._common import BuiltinPlugin
@@ -60,17 +75,19 @@ from plugins._common import BuiltinPlugin
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 SPLITS = ("none", "inhabitants", "matches")
+SOURCE_KINDS = ("primary", "secondary")
 PLACEMENT_COST_PER_YEAR = Decimal("80000.00")
-PLACEMENT_COST_SOURCE = (
+CARE_COST_PER_YEAR = Decimal("10000.00")
+#: The texts that earlier versions stored as the default ``placement_cost_source`` and ``care_cost_source``:
+#: they named no source (and credited a figure to a study that does not state it), so they load as none.
+FORMER_DEFAULT_SOURCES = frozenset({
     "Indicatief en instelbaar: ca. € 80.000 per jaar voor een uithuisplaatsing. Uitgangspunt naar "
     "aanleiding van InHuis Steungezinnen / evaluatie Achterhoek (Yunio), waarin het voorkomen van "
     "residentiële plaatsingen het hoofddoel is; het bedrag zelf is een ruwe schatting, geen vastgesteld "
-    "tarief. Vervang het door de eigen kostprijs van de gemeente.")
-CARE_COST_PER_YEAR = Decimal("10000.00")
-CARE_COST_SOURCE = (
+    "tarief. Vervang het door de eigen kostprijs van de gemeente.",
     "Indicatief en instelbaar: ca. € 10.000 per jaar voor geïndiceerde jeugdhulp, een ruw Nederlands "
-    "gemiddelde; geen vastgesteld tarief. Vervang het door de eigen kostprijs van de gemeente.")
-
+    "gemiddelde; geen vastgesteld tarief. Vervang het door de eigen kostprijs van de gemeente.",
+})
 
 
 # --- money -----------------------------------------------------------------------------------------
@@ -89,6 +106,11 @@ def count(value) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
+def percent(share: Decimal) -> int | float:
+    """A share (0.125) as the number of a percentage (12.5), for a message that writes ``%(share)s%%``."""
+    return count(share * 100)
+
+
 # --- periods ---------------------------------------------------------------------------------------
 
 def check_period(activity: FundingActivity) -> None:
@@ -96,13 +118,10 @@ def check_period(activity: FundingActivity) -> None:
         raise ValueError(f"the period ends ({activity.period_end}) before it starts ({activity.period_start})")
 
 
-def days_per_year(start: date, end: date) -> list[tuple[int, int, int]]:
-    """``(year, days of the period in that year, days in that year)`` for the closed range *start*..*end*."""
-    parts = []
-    for year in range(start.year, end.year + 1):
-        first, last = max(start, date(year, 1, 1)), min(end, date(year, 12, 31))
-        parts.append((year, (last - first).days + 1, 366 if isleap(year) else 365))
-    return parts
+def calendar_years(start: date, end: date) -> list[tuple[int, date, date, int]]:
+    """``(year, first day, last day, days in that year)`` of each calendar year in the closed range *start*..*end*."""
+    return [(year, max(start, date(year, 1, 1)), min(end, date(year, 12, 31)), 366 if isleap(year) else 365)
+            for year in range(start.year, end.year + 1)]
 
 
 # --- configuration ---------------------------------------------------------------------------------
@@ -111,6 +130,11 @@ def money_field(default: Decimal, **kwargs) -> fields.Decimal:
     """A non-negative amount in euros with cents; dumped as a string so a policy stores it as JSON."""
     return fields.Decimal(places=2, rounding=ROUND_HALF_UP, as_string=True, load_default=default,
                           validate=validate.Range(min=0, max=Decimal("1000000000")), **kwargs)
+
+
+def share_field(default: str, description: str) -> fields.Decimal:
+    return fields.Decimal(places=4, as_string=True, load_default=Decimal(default),
+                          validate=validate.Range(min=0, max=1), metadata={"description": description})
 
 
 class FundSchema(Schema):
@@ -128,6 +152,48 @@ class FundSchema(Schema):
             raise ValidationError("give either a percentage or a fixed amount", field_name="percentage")
 
 
+class SourceSchema(Schema):
+    """The source of an assumption: a publication, primary or secondary."""
+
+    title = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    publisher = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    year = fields.Integer(required=True, strict=True, validate=validate.Range(min=1900, max=2100))
+    url = fields.Url(schemes={"http", "https"}, allow_none=True, load_default=None, validate=validate.Length(max=2000))
+    kind = fields.String(required=True, validate=validate.OneOf(SOURCE_KINDS),
+                         metadata={"description": "primary (where the figure is established) or secondary "
+                                                  "(a source that quotes it)"})
+
+
+class SourceField(fields.Field):
+    """An assumption's source: ``{title, publisher, year, url, kind}``, or null (the municipality's own assumption).
+
+    A text (how older policies stored it) is the municipality's own description of the figure, kept as
+    ``{"description": text}`` and dumped as the text again; the former built-in default texts load as null.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(allow_none=True, load_default=None, dump_default=None, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            text = value.strip()
+            if text in FORMER_DEFAULT_SOURCES:
+                return None
+            if not 1 <= len(text) <= 1000:
+                raise ValidationError("give a description of 1 to 1000 characters, a source object, or null")
+            return {"description": text}
+        if isinstance(value, dict):
+            return SourceSchema().load(value)
+        raise ValidationError("give a source as an object with title, publisher, year, url and kind, or null")
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        if "description" in value:
+            return value["description"]
+        return SourceSchema().dump(value)
+
+
 class FundingConfig(Schema):
     """The configuration every funding model shares (see the module's documentation)."""
 
@@ -141,14 +207,20 @@ class FundingConfig(Schema):
     avoided_costs = fields.Boolean(load_default=True, metadata={"description": "estimate the avoided costs"})
     avoided_outcomes = fields.List(
         fields.String(validate=validate.OneOf(OUTCOMES)), load_default=lambda: ["no_further_care", "lighter_support"],
-        metadata={"description": "outcomes of ended matches that count as a prevented case"})
-    placement_share = fields.Decimal(
-        places=4, as_string=True, load_default=Decimal("0.1000"), validate=validate.Range(min=0, max=1),
-        metadata={"description": "share of the prevented cases counted as a prevented out-of-home placement"})
-    placement_cost_per_year = money_field(PLACEMENT_COST_PER_YEAR)
-    placement_cost_source = fields.String(load_default=PLACEMENT_COST_SOURCE, validate=validate.Length(min=1, max=1000))
-    care_cost_per_year = money_field(CARE_COST_PER_YEAR)
-    care_cost_source = fields.String(load_default=CARE_COST_SOURCE, validate=validate.Length(min=1, max=1000))
+        metadata={"description": "outcomes of ended matches that count as care prevented"})
+    placement_share = share_field("0.10", "expected share of the prevented cases that would have become an "
+                                          "out-of-home placement (the rest: referred youth care)")
+    placement_share_low = share_field("0.05", "the low end of that share")
+    placement_share_high = share_field("0.20", "the high end of that share")
+    placement_share_source = SourceField()
+    placement_cost_per_year = money_field(PLACEMENT_COST_PER_YEAR,
+                                          metadata={"description": "yearly cost of an out-of-home placement"})
+    placement_cost_source = SourceField()
+    care_cost_per_year = money_field(CARE_COST_PER_YEAR, metadata={"description": "yearly cost of referred youth care"})
+    care_cost_source = SourceField()
+    horizon_years = fields.Integer(load_default=1, strict=True, validate=validate.Range(min=1, max=10),
+                                   metadata={"description": "years of care a prevented case counts for"})
+    horizon_source = SourceField()
 
     @validates_schema
     def funds_add_up(self, data, **kwargs):
@@ -158,6 +230,17 @@ class FundingConfig(Schema):
             raise ValidationError("each fund needs a name of its own", field_name="funds")
         if sum(fund["percentage"] or 0 for fund in funds) > 100:
             raise ValidationError("the funds' percentages add up to more than 100", field_name="funds")
+
+    @validates_schema
+    def share_within_its_range(self, data, **kwargs):
+        low, share, high = (data.get(k) for k in ("placement_share_low", "placement_share", "placement_share_high"))
+        if None in (low, share, high):
+            return
+        if low > share:
+            raise ValidationError("the low end may not exceed the expected share", field_name="placement_share_low")
+        if share > high:
+            raise ValidationError("the high end may not be below the expected share",
+                                  field_name="placement_share_high")
 
 
 # --- the shared calculation ------------------------------------------------------------------------
@@ -200,39 +283,66 @@ def consortium_split(total: Decimal, activity: FundingActivity, split: str) -> d
     return split_exactly(total, [(member.name, weight(member)) for member in members])
 
 
-def source(plugin, configured: str) -> Message | str:
-    """The source of an avoided cost: the built-in default as a message (in the reader's language), or the
-    municipality's own text as it is."""
-    if configured == PLACEMENT_COST_SOURCE:
-        return plugin.message(
-            "Indicative and adjustable: about %(amount)s a year for an out-of-home placement. A starting point "
-            "following InHuis Steungezinnen / the Achterhoek evaluation (Yunio), in which preventing residential "
-            "placements is the main aim; the amount itself is a rough estimate, not an established rate. Replace "
-            "it with the municipality's own cost price.", amount=PLACEMENT_COST_PER_YEAR)
-    if configured == CARE_COST_SOURCE:
-        return plugin.message(
-            "Indicative and adjustable: about %(amount)s a year for referred youth care, a rough Dutch average; "
-            "not an established rate. Replace it with the municipality's own cost price.",
-            amount=CARE_COST_PER_YEAR)
-    return configured
+def assumption(name, value, configured: dict | None) -> CostAssumption:
+    """An assumption with its configured source; a description the municipality wrote stays a note."""
+    if configured is None:
+        return CostAssumption(name, value)
+    if "description" in configured:
+        return CostAssumption(name, value, note=configured["description"])
+    return CostAssumption(name, value, source=AssumptionSource(
+        title=configured["title"], publisher=configured["publisher"], year=configured["year"],
+        kind=configured["kind"], url=configured.get("url")))
 
 
-def avoided_costs(plugin, activity: FundingActivity) -> tuple[CostLine, ...]:
+def avoided_costs(plugin, activity: FundingActivity) -> AvoidedCosts | None:
+    """The expected avoided costs with their range, method and assumptions (None when switched off)."""
     config = plugin.config
-    if not config["avoided_costs"]:
-        return ()
-    prevented = sum(int(activity.outcomes.get(code, 0) or 0) for code in config["avoided_outcomes"])
-    placements = Decimal(prevented) * config["placement_share"]
-    care = Decimal(prevented) - placements
-    return (
-        CostLine(plugin.message("Prevented out-of-home placements: %(count)s × %(cost)s a year",
-                                count=count(placements), cost=config["placement_cost_per_year"]),
-                 cents(placements * config["placement_cost_per_year"]),
-                 source=source(plugin, config["placement_cost_source"])),
-        CostLine(plugin.message("Prevented referred youth care: %(count)s × %(cost)s a year",
-                                count=count(care), cost=config["care_cost_per_year"]),
-                 cents(care * config["care_cost_per_year"]), source=source(plugin, config["care_cost_source"])),
-    )
+    outcomes = tuple(code for code in OUTCOMES if code in config["avoided_outcomes"])
+    if not config["avoided_costs"] or not outcomes:
+        return None
+    prevented = sum(int(activity.outcomes.get(code, 0) or 0) for code in outcomes)
+    placement, care, years = config["placement_cost_per_year"], config["care_cost_per_year"], config["horizon_years"]
+    share, low, high = config["placement_share"], config["placement_share_low"], config["placement_share_high"]
+
+    def expected(placement_share: Decimal) -> Decimal:
+        return cents(prevented * (placement_share * placement + (1 - placement_share) * care) * years)
+
+    shares = {"share": percent(share), "low": percent(low), "high": percent(high)}
+    labels = Labels("outcome", outcomes, "or")
+    if years == 1:
+        method = plugin.message(
+            "Of the %(n)s match that ended in this period with an outcome that counts as care prevented "
+            "(%(outcomes)s), we assume that without a supporting family %(share)s%% (range %(low)s–%(high)s%%) "
+            "would have needed an out-of-home placement for a year, and the rest referred youth care for a year.",
+            plural="Of the %(n)s matches that ended in this period with an outcome that counts as care prevented "
+                   "(%(outcomes)s), we assume that without a supporting family %(share)s%% (range "
+                   "%(low)s–%(high)s%%) would have needed an out-of-home placement for a year, and the rest "
+                   "referred youth care for a year.", n=prevented, outcomes=labels, **shares)
+    else:
+        method = plugin.message(
+            "Of the %(n)s match that ended in this period with an outcome that counts as care prevented "
+            "(%(outcomes)s), we assume that without a supporting family %(share)s%% (range %(low)s–%(high)s%%) "
+            "would have needed an out-of-home placement for %(years)s years, and the rest referred youth care for "
+            "as long.",
+            plural="Of the %(n)s matches that ended in this period with an outcome that counts as care prevented "
+                   "(%(outcomes)s), we assume that without a supporting family %(share)s%% (range "
+                   "%(low)s–%(high)s%%) would have needed an out-of-home placement for %(years)s years, and the rest "
+                   "referred youth care for as long.", n=prevented, outcomes=labels, years=years, **shares)
+    return AvoidedCosts(
+        outcomes=outcomes, prevented=prevented, horizon_years=years, placement_share=share,
+        placement_share_low=low, placement_share_high=high, placement_cost_per_year=placement,
+        care_cost_per_year=care, expected=expected(share), low=expected(low), high=expected(high), method=method,
+        assumptions=(
+            assumption(plugin.message("Share of the prevented cases that would have led to an out-of-home placement"),
+                       plugin.message("%(share)s%% (range %(low)s–%(high)s%%)", **shares),
+                       config["placement_share_source"]),
+            assumption(plugin.message("Cost of an out-of-home placement"),
+                       plugin.message("%(amount)s a year", amount=placement), config["placement_cost_source"]),
+            assumption(plugin.message("Cost of referred youth care"), plugin.message("%(amount)s a year", amount=care),
+                       config["care_cost_source"]),
+            assumption(plugin.message("Horizon: how long the prevented care would have lasted"),
+                       plugin.message("%(n)s year", plural="%(n)s years", n=years), config["horizon_source"]),
+        ))
 
 
 class FundingModel(BuiltinPlugin):
@@ -254,9 +364,8 @@ class FundingModel(BuiltinPlugin):
         lines = tuple(self.cost_lines(activity))
         total = sum((line.amount for line in lines), ZERO)
         funds_pay, municipality_pays = co_finance(total, self.config["funds"])
-        avoided = avoided_costs(self, activity)
         return FundingStatement(
             model=self.name, period_start=activity.period_start, period_end=activity.period_end,
             lines=lines, total=total, municipality_pays=municipality_pays, funds_pay=funds_pay,
             consortium_split=consortium_split(total, activity, self.config["split"]),
-            avoided_costs=avoided, avoided_total=sum((line.amount for line in avoided), ZERO))
+            avoided=avoided_costs(self, activity), as_of=activity.counted_until)

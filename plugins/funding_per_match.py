@@ -1,11 +1,14 @@
-"""Funding per match: a fee for every new match plus a fee for every active match month.
+"""Funding per match: a fee for every new match plus a fee for every active match month, as delivered.
 
 The cost of a period is ``fee_per_match × activity.matches_started`` (matches
-that started in the period) plus ``fee_per_active_month ×
-activity.active_match_months`` (months, possibly fractional, that matches were
-active in the period), each line rounded half-up to cents. Co-financing by
-funds, the consortium split and the avoided costs are shared with every
-funding model (see :mod:`plugins._funding`).
+whose trial began in the period) plus ``fee_per_active_month ×
+activity.active_match_months`` (months, possibly fractional, that matches ran
+in the period), each line rounded half-up to cents. Both count only what was
+delivered up to the statement's date (``activity.counted_until``: the
+statement's date, at most the period's end), which each line names: months
+not yet delivered are never billed. Co-financing by funds, the consortium
+split and the avoided costs are shared with every funding model (see
+:mod:`plugins._funding`).
 """
 from decimal import Decimal
 
@@ -15,13 +18,15 @@ from plugins._funding import FundingConfig, FundingModel, cents, count, money_fi
 
 class PerMatchFunding(FundingModel):
     name = "funding.per_match"
-    version = "1.0.0"
+    version = "1.1.0"
     title = {"nl": "Vergoeding per koppeling", "en": "Fee per match"}
     description = {
-        "nl": "Een vast bedrag per nieuwe koppeling en een bedrag per maand dat een koppeling actief is; met "
-              "cofinanciering door fondsen, verdeling over de regiogemeenten en een schatting van de vermeden kosten.",
-        "en": "A fee for every new match and a fee for every month a match is active; with co-financing by funds, "
-              "a split across the consortium's municipalities and an estimate of the avoided costs.",
+        "nl": "Een vast bedrag per nieuwe koppeling en een bedrag per maand dat een koppeling actief is, tot en met "
+              "de datum van het overzicht; met cofinanciering door fondsen, verdeling over de regiogemeenten en een "
+              "schatting van de vermeden kosten.",
+        "en": "A fee for every new match and a fee for every month a match is active, up to the statement's date; "
+              "with co-financing by funds, a split across the consortium's municipalities and an estimate of the "
+              "avoided costs.",
     }
 
     class Config(FundingConfig):
@@ -33,10 +38,13 @@ class PerMatchFunding(FundingModel):
         matches, months = activity.matches_started, Decimal(activity.active_match_months)
         if matches < 0 or months < 0:
             raise ValueError("matches started and active match months cannot be negative")
-        fee_match, fee_month = self.config["fee_per_match"], self.config["fee_per_active_month"]
+        fee_match, fee_month, until = self.config["fee_per_match"], self.config["fee_per_active_month"], \
+            activity.counted_until
         return [
-            CostLine(self.message("New matches: %(count)s × %(fee)s", count=count(matches), fee=fee_match),
+            CostLine(self.message("New matches up to %(date)s: %(count)s × %(fee)s", date=until, count=count(matches),
+                                  fee=fee_match),
                      cents(fee_match * matches)),
-            CostLine(self.message("Active match months: %(count)s × %(fee)s", count=count(months), fee=fee_month),
+            CostLine(self.message("Active match months up to %(date)s: %(count)s × %(fee)s", date=until,
+                                  count=count(months), fee=fee_month),
                      cents(fee_month * months)),
         ]

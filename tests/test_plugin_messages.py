@@ -247,8 +247,9 @@ ACTIVITY = FundingActivity(
     period_start=date(2025, 7, 1), period_end=date(2026, 6, 30), municipality=MunicipalityFacts(1, "Aalten", 27_000, 3),
     consortium_members=(MunicipalityFacts(1, "Aalten", 27_000, 3), MunicipalityFacts(2, "Winterswijk", 29_000, 1)),
     matches_started=3, active_match_months=Decimal("23.50"), outcomes={"no_further_care": 4, "lighter_support": 3})
-FUNDING_CONFIGS = [{}, {"amount_per_year": "60000", "fee_per_match": "1250", "fee_per_active_month": "150",
-                        "funds": [{"name": "Oranje Fonds", "percentage": "25"}], "split": "inhabitants"}]
+FUNDING_CONFIGS = [{}, {"starts_on": "2027-01-01", "horizon_years": 3}, {"starts_on": "2020-01-01", "ends_on": "2024-12-31"},
+                   {"amount_per_year": "60000", "fee_per_match": "1250", "fee_per_active_month": "150",
+                    "funds": [{"name": "Oranje Fonds", "percentage": "25"}], "split": "inhabitants"}]
 REPORT = Report("Rapport", (Section("", ("a", "b"), (("x", True), ("y", False))), Section("Leeg", ("a",), ()),
                             Section("Grafiek", ("m", "n"), (("2026-01", 3),), chart=Chart("bar", "m", ("n",)))))
 

@@ -240,13 +240,28 @@ def test_an_evaluation_plan_plugin_schedules_the_evaluations(app, client, world)
 
 
 def test_the_funding_statement_by_the_active_model(client, world):
-    plugins = {"funding.lump_sum": {"amount_per_year": "36500.00"}, "report.csv": {}}
+    plugins = {"funding.lump_sum": {"amount_per_year": "36500.00", "starts_on": "2025-01-01"}, "report.csv": {}}
     assert _put(client, world, "aalten", plugins).status_code == 201
     admin = world.bearer(R.TENANT_ADMIN)
     statement = client.get("/api/v1/aalten/funding-statement?year=2025", headers=admin)
     assert statement.status_code == 200, statement.get_json()
     body = statement.get_json()
     assert body["model"] == "funding.lump_sum" and body["total"] == "36500.00"
+    assert body["as_of"] == "2025-12-31"  # never after the period's end
+    assert body["lines"][0]["description"].startswith("Subsidie 2025: 1 januari 2025 t/m 31 december 2025")
+    avoided = body["avoided"]
+    assert (avoided["expected"], avoided["low"], avoided["high"]) == ("0.00", "0.00", "0.00")
+    assert avoided["method"].startswith("Van de 0 koppelingen") and len(avoided["assumptions"]) == 4
+    assert all(a["source"] is None for a in avoided["assumptions"])  # the built-in figures name no source
+    before = client.get("/api/v1/aalten/funding-statement?year=2019", headers=admin).get_json()
+    assert before["total"] == "0.00"  # before the subsidy began
+    assert before["lines"][0]["description"] == "Geen subsidie in deze periode: de subsidie loopt vanaf 1 januari 2025."
+    dated = client.get("/api/v1/aalten/funding-statement?year=2025&as_of=2025-03-31", headers=admin).get_json()
+    assert dated["as_of"] == "2025-03-31" and dated["total"] == "36500.00"
+    future = client.get("/api/v1/aalten/funding-statement?as_of=2999-01-01", headers=admin)
+    assert future.status_code == 422 and "as_of" in future.get_json()["errors"]["query"]
+    assert client.get("/api/v1/aalten/funding-statement?as_of=31-03-2025",
+                      headers=admin).status_code == 422
     csv_file = client.get("/api/v1/aalten/funding-statement?year=2025&format=csv", headers=admin)
     assert csv_file.status_code == 200 and csv_file.mimetype.startswith("text/csv")
     assert "36500" in csv_file.get_data(as_text=True).replace(".", "").replace(",", "") or "36.500" in csv_file.get_data(as_text=True)

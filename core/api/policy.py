@@ -5,7 +5,7 @@ from dataclasses import asdict
 from datetime import date
 
 from flask import Response, g
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import select
 
 from core.api.common import Blueprint, PageQuerySchema, get_or_404, page, page_of
@@ -14,10 +14,12 @@ from core.api.openapi import dataclass_schema
 from core.auth import roles as R
 from core.auth.access import CONSORTIUM, requires
 from core.extensions import db
+from core.messages import Message
 from core.policy import funding, manager, preview, service, suggestions
 from core.policy.types import FundingStatement, Question
 from core.policy.models import PolicyVersion
 from core.programme.models import Family
+from core.reports import business_case
 from core.usecases import decisions
 
 blp = Blueprint("policy", __name__, url_prefix="/api/v1", description="Policies and their plugins")
@@ -254,7 +256,15 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 class FundingQuerySchema(Schema):
     year = fields.Integer(load_default=lambda: date.today().year, validate=validate.Range(min=2000, max=2100))
+    as_of = fields.Date(load_default=None, metadata={
+        "description": "the statement's date (ISO): what was delivered is counted up to it; today by default, "
+                       "never after the year's end; may not lie in the future"})
     format = fields.String(load_default="json", validate=validate.Length(min=1, max=16))
+
+    @validates_schema
+    def as_of_not_in_the_future(self, data, **kwargs):
+        if data.get("as_of") and data["as_of"] > funding.today():
+            raise ValidationError({"as_of": [Message("May not lie in the future.", code="in_the_future")]})
 
 
 @blp.get("/<municipality>/funding-statement")
@@ -266,14 +276,17 @@ class FundingQuerySchema(Schema):
 @blp.alt_response(200, schema=REPORT, content_type="application/pdf", success=True)
 @blp.alt_response(409, response="CONFLICT")
 def funding_statement(query):
-    """The year's costs by the active funding model: what the municipality owes, what each fund pays,
-    the consortium's split and the avoided costs; ``format`` renders it with the policy's report plugins."""
+    """The year's costs by the active funding model up to the statement's date (``as_of``): what the
+    municipality owes, what each fund pays, the consortium's split and the avoided costs with their method and
+    assumptions; ``format`` renders it, with the business case (families and children reached, cost of each),
+    with the policy's report plugins."""
     start, end = date(query["year"], 1, 1), date(query["year"], 12, 31)
-    found = funding.statement(g.tenant.id, start, end)
+    found = funding.statement(g.tenant.id, start, end, as_of=query["as_of"])
     media_format = query["format"].strip().lower()
     if media_format == "json":  # the statement itself; other formats go through the report plugins
         return asdict(found)
-    rendered = funding.render(funding.as_report(found, g.tenant.name), g.tenant.id, media_format)
+    case = business_case.for_municipality(g.tenant.id, (start, end), query["as_of"])
+    rendered = funding.render(funding.as_report(found, g.tenant.name, case=case), g.tenant.id, media_format)
     filename = f"funding-{g.tenant.slug}-{query['year']}.{rendered.extension}"
     return Response(rendered.content, mimetype=rendered.media_type,
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

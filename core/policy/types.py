@@ -87,7 +87,13 @@ class MunicipalityFacts:
 
 @dataclass(frozen=True)
 class FundingActivity:
-    """What a funding model needs to state the costs of one municipality for a period."""
+    """What a funding model needs to state the costs of one municipality for a period.
+
+    What was delivered (matches started, active months, outcomes) is counted from ``period_start`` up to
+    :attr:`counted_until`: the statement's date ``as_of``, never after ``period_end`` (None: the period's end).
+    ``programme_started_on`` is the day the municipality's programme began in Koppel (the earliest of its
+    start in Koppel and its first registered family); None when unknown.
+    """
 
     period_start: date
     period_end: date
@@ -96,6 +102,13 @@ class FundingActivity:
     matches_started: int = 0
     active_match_months: Decimal = Decimal(0)
     outcomes: dict = field(default_factory=dict)  # outcome code -> matches ended with it in the period
+    as_of: date | None = None
+    programme_started_on: date | None = None
+
+    @property
+    def counted_until(self) -> date:
+        """The last day whose activity counts: the statement's date, at most the period's end."""
+        return min(self.as_of or self.period_end, self.period_end)
 
 
 # --- what plugins return ---------------------------------------------------------------------------
@@ -196,9 +209,58 @@ class Instrument:
 
 @dataclass(frozen=True)
 class CostLine:
-    description: str
+    description: str  # a Message (rendered to text in the reader's language by Koppel)
     amount: Decimal
-    source: str | None = None  # where a figure comes from (avoided costs)
+    source: str | None = None  # no longer used by the built-in models; kept for third-party models
+
+
+@dataclass(frozen=True)
+class AssumptionSource:
+    """Where an assumption's figure comes from: a publication, primary (the figures' own origin: a
+    municipality's accounts, a study that measured them) or secondary (a source that quotes others)."""
+
+    title: str
+    publisher: str
+    year: int
+    kind: str  # primary | secondary
+    url: str | None = None  # http(s)
+
+
+@dataclass(frozen=True)
+class CostAssumption:
+    """One figure the avoided costs rest on. Without a ``source`` it is the municipality's own assumption;
+    ``note`` is the municipality's own description of it (a free text, never a source)."""
+
+    name: str  # a Message: what is assumed
+    value: str  # a Message: the figure, written by Babel ("€ 80.000,00 per jaar")
+    source: AssumptionSource | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class AvoidedCosts:
+    """The care that the matches ended in the period prevented, as expected values with a range.
+
+    ``prevented`` matches ended with one of ``outcomes``; of those, ``placement_share`` (``low`` to ``high``)
+    would have led to an out-of-home placement and the rest to referred youth care, each for
+    ``horizon_years`` at the yearly cost: ``expected = prevented × (share × placement cost + (1 − share) ×
+    care cost) × horizon``, and ``low``/``high`` the same with the low and high share. An estimate beside the
+    costs, never subtracted from them.
+    """
+
+    outcomes: tuple[str, ...]
+    prevented: int
+    horizon_years: int
+    placement_share: Decimal
+    placement_share_low: Decimal
+    placement_share_high: Decimal
+    placement_cost_per_year: Decimal
+    care_cost_per_year: Decimal
+    expected: Decimal
+    low: Decimal
+    high: Decimal
+    method: str  # a Message: the method in one sentence
+    assumptions: tuple[CostAssumption, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -211,8 +273,8 @@ class FundingStatement:
     municipality_pays: Decimal
     funds_pay: dict  # fund name -> Decimal
     consortium_split: dict  # municipality name -> Decimal
-    avoided_costs: tuple[CostLine, ...]
-    avoided_total: Decimal
+    avoided: AvoidedCosts | None = None  # None: the model estimates none
+    as_of: date | None = None  # delivered activity is counted up to this day
 
 
 @dataclass(frozen=True)

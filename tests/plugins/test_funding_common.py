@@ -7,7 +7,7 @@ import pytest
 from marshmallow import ValidationError
 
 from core.policy.manager import plugin_class
-from core.policy.types import FundingActivity, MunicipalityFacts
+from core.policy.types import AssumptionSource, FundingActivity, MunicipalityFacts
 from tests.plugins.conftest import en, nl
 
 MODELS = ("funding.lump_sum", "funding.per_match")
@@ -116,48 +116,104 @@ def test_no_split_by_default_and_shares_when_nobody_started_a_match(hook, model)
 
 
 @pytest.mark.parametrize("model", MODELS)
-def test_avoided_costs_with_their_sources(hook, model):
+def test_avoided_costs_are_expected_values_with_a_range_and_their_method(hook, model):
     outcomes = {"no_further_care": 6, "lighter_support": 4, "professional_youth_care": 2, "unknown": 1}
-    result = statement(hook, model, act=activity(outcomes=outcomes))
-    placements, care = result.avoided_costs
-    # 10 prevented cases: 10 % (1) counts as a prevented placement, 9 as prevented referred youth care
-    assert nl(placements.description) == "Voorkomen uithuisplaatsingen: 1 × €\u00a080.000,00 per jaar"
-    assert en(placements.description) == "Prevented out-of-home placements: 1 × €80,000.00 a year"
-    assert placements.amount == Decimal("80000.00")
-    assert nl(care.description) == "Voorkomen geïndiceerde jeugdhulp: 9 × €\u00a010.000,00 per jaar"
-    assert care.amount == Decimal("90000.00")
-    assert result.avoided_total == Decimal("170000.00")
-    assert "InHuis Steungezinnen" in nl(placements.source) and "Achterhoek" in nl(placements.source)
-    assert "ca. €\u00a080.000,00 per jaar" in nl(placements.source)
-    for line in result.avoided_costs:  # honest: indicative figures, to be replaced by the municipality's own
-        assert "Indicatief en instelbaar" in nl(line.source) and "eigen kostprijs" in nl(line.source)
-        assert "Indicative and adjustable" in en(line.source) and "own cost price" in en(line.source)
+    avoided = statement(hook, model, act=activity(outcomes=outcomes)).avoided
+    # 10 prevented cases, each 10 % (5–20 %) a year of placement (80,000) and otherwise a year of care (10,000):
+    assert avoided.prevented == 10 and avoided.outcomes == ("no_further_care", "lighter_support")
+    assert avoided.expected == Decimal("170000.00")  # 10 × (0.10 × 80000 + 0.90 × 10000) × 1
+    assert avoided.low == Decimal("135000.00")  # 10 × (0.05 × 80000 + 0.95 × 10000)
+    assert avoided.high == Decimal("240000.00")  # 10 × (0.20 × 80000 + 0.80 × 10000)
+    assert nl(avoided.method) == (
+        "Van de 10 koppelingen die in deze periode eindigden met een uitkomst die telt als voorkomen zorg (geen "
+        "verdere hulp nodig of lichtere ondersteuning), nemen we aan dat zonder steungezin 10% (bandbreedte 5–20%) "
+        "een jaar lang een uithuisplaatsing nodig had gehad, en de rest een jaar lang geïndiceerde jeugdhulp.")
+    assert en(avoided.method) == (
+        "Of the 10 matches that ended in this period with an outcome that counts as care prevented (no further care "
+        "needed or lighter support), we assume that without a supporting family 10% (range 5–20%) would have needed "
+        "an out-of-home placement for a year, and the rest referred youth care for a year.")
+    assert [(nl(a.name), nl(a.value), a.source, a.note) for a in avoided.assumptions] == [
+        ("Aandeel van de voorkomen gevallen dat tot een uithuisplaatsing had geleid", "10% (bandbreedte 5–20%)",
+         None, None),
+        ("Kosten van een uithuisplaatsing", "€\u00a080.000,00 per jaar", None, None),
+        ("Kosten van geïndiceerde jeugdhulp", "€\u00a010.000,00 per jaar", None, None),
+        ("Horizon: hoe lang de voorkomen zorg had geduurd", "1 jaar", None, None),
+    ]  # the built-in figures have no source: the municipality's own assumptions until it gives its own
+    assert en(avoided.assumptions[3].value) == "1 year"
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_avoided_costs_never_show_a_bare_fraction_of_a_placement(hook, model):
+    avoided = statement(hook, model, act=activity(outcomes={"no_further_care": 3})).avoided
+    words = [nl(avoided.method), en(avoided.method)] + [nl(a.value) for a in avoided.assumptions]
+    assert not any("0,3" in w or "0.3" in w or "× €" in w for w in words), words
+    assert avoided.expected == Decimal("51000.00")  # 3 × (8000 + 9000): an expected value in euros
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_avoided_costs_from_configured_outcomes_shares_horizon_figures_and_sources(hook, model):
+    result = statement(hook, model, act=activity(outcomes={"no_further_care": 3, "lighter_support": 5}),
+                       language="en", avoided_outcomes=["no_further_care"], placement_share="0.25",
+                       placement_share_low="0.2", placement_share_high="0.3", horizon_years=2,
+                       placement_cost_per_year="95000.50", care_cost_per_year="12500",
+                       placement_cost_source={"title": "Kostprijs jeugdhulp 2026", "publisher": "Gemeente Aalten",
+                                              "year": 2026, "url": "https://aalten.example/kostprijs",
+                                              "kind": "primary"},
+                       care_cost_source="Own average, youth care 2025")
+    avoided = result.avoided
+    assert avoided.prevented == 3
+    assert avoided.expected == Decimal("198750.75")  # 3 × (0.25 × 95000.50 + 0.75 × 12500) × 2
+    assert avoided.low == Decimal("174000.60")  # 3 × (0.20 × 95000.50 + 0.80 × 12500) × 2
+    assert avoided.high == Decimal("223500.90")  # 3 × (0.30 × 95000.50 + 0.70 × 12500) × 2
+    assert en(avoided.method) == (
+        "Of the 3 matches that ended in this period with an outcome that counts as care prevented (no further care "
+        "needed), we assume that without a supporting family 25% (range 20–30%) would have needed an out-of-home "
+        "placement for 2 years, and the rest referred youth care for as long.")
+    share, placement, care, horizon = avoided.assumptions
+    assert (share.source, share.note) == (None, None)
+    assert placement.source == AssumptionSource("Kostprijs jeugdhulp 2026", "Gemeente Aalten", 2026, "primary",
+                                                "https://aalten.example/kostprijs")
+    assert (care.source, care.note) == (None, "Own average, youth care 2025")  # a text is never a source
+    assert (en(horizon.value), nl(horizon.value)) == ("2 years", "2 jaar")
     assert result.total == Decimal("10000.00")  # avoided costs are an estimate beside the costs, not part of them
 
 
 @pytest.mark.parametrize("model", MODELS)
-def test_avoided_costs_from_configured_outcomes_share_figures_and_sources(hook, model):
-    result = statement(hook, model, act=activity(outcomes={"no_further_care": 3, "lighter_support": 5}),
-                       language="en", avoided_outcomes=["no_further_care"], placement_share="0.25",
-                       placement_cost_per_year="95000.50", placement_cost_source="Own tariff 2026, contract 12",
-                       care_cost_per_year="12500", care_cost_source="Own average, youth care 2025")
-    placements, care = result.avoided_costs
-    assert (en(placements.description), placements.amount, placements.source) == (
-        "Prevented out-of-home placements: 0.75 × €95,000.50 a year", Decimal("71250.38"),
-        "Own tariff 2026, contract 12")  # 71250.375, half-up
-    assert (en(care.description), care.amount, care.source) == (
-        "Prevented referred youth care: 2.25 × €12,500.00 a year", Decimal("28125.00"), "Own average, youth care 2025")
-    assert result.avoided_total == Decimal("99375.38")
-    assert nl(placements.description) == "Voorkomen uithuisplaatsingen: 0,75 × €\u00a095.000,50 per jaar"
+def test_no_outcomes_or_avoided_costs_switched_off(hook, model):
+    nothing = statement(hook, model).avoided
+    assert (nothing.prevented, nothing.expected, nothing.low, nothing.high) == (0, Decimal("0.00"), Decimal("0.00"),
+                                                                               Decimal("0.00"))
+    assert statement(hook, model, act=activity(outcomes={"no_further_care": 5}), avoided_costs=False).avoided is None
+    assert statement(hook, model, act=activity(outcomes={"no_further_care": 5}), avoided_outcomes=[]).avoided is None
 
 
 @pytest.mark.parametrize("model", MODELS)
-def test_no_outcomes_or_avoided_costs_switched_off(hook, model):
-    nothing = statement(hook, model)
-    assert [line.amount for line in nothing.avoided_costs] == [Decimal("0.00")] * 2
-    assert nothing.avoided_total == Decimal("0.00")
-    off = statement(hook, model, act=activity(outcomes={"no_further_care": 5}), avoided_costs=False)
-    assert (off.avoided_costs, off.avoided_total) == ((), Decimal("0.00"))
+def test_stored_policies_with_free_text_sources_still_load(hook, model):
+    cls = plugin_class(model)
+    former_default = ("Indicatief en instelbaar: ca. € 80.000 per jaar voor een uithuisplaatsing. Uitgangspunt naar "
+                      "aanleiding van InHuis Steungezinnen / evaluatie Achterhoek (Yunio), waarin het voorkomen van "
+                      "residentiële plaatsingen het hoofddoel is; het bedrag zelf is een ruwe schatting, geen "
+                      "vastgesteld tarief. Vervang het door de eigen kostprijs van de gemeente.")
+    config = cls.load_config({"placement_cost_source": former_default, "care_cost_source": "Begroting 2024, p. 12"})
+    assert config["placement_cost_source"] is None  # the former default named no source
+    assert config["care_cost_source"] == {"description": "Begroting 2024, p. 12"}
+    stored = json.loads(json.dumps(cls.Config().dump(config)))
+    assert stored["care_cost_source"] == "Begroting 2024, p. 12" and stored["placement_cost_source"] is None
+    assert cls.load_config(stored) == config
+    avoided = statement(hook, model, act=activity(outcomes={"lighter_support": 1}),
+                        placement_cost_source=former_default, care_cost_source="Begroting 2024, p. 12").avoided
+    assert [(a.source, a.note) for a in avoided.assumptions][1:3] == [(None, None), (None, "Begroting 2024, p. 12")]
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_a_structured_source_is_stored_and_loaded_again(model):
+    cls = plugin_class(model)
+    source = {"title": "Jeugdhulp in cijfers", "publisher": "CBS", "year": 2025, "kind": "secondary"}
+    config = cls.load_config({"horizon_source": source})
+    assert config["horizon_source"] == {**source, "url": None}
+    stored = json.loads(json.dumps(cls.Config().dump(config)))
+    assert stored["horizon_source"] == {**source, "url": None}
+    assert cls.load_config(stored) == config
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -171,8 +227,23 @@ def test_no_outcomes_or_avoided_costs_switched_off(hook, model):
     ({"funds": [{"name": "A", "amount": "-1"}]}, "funds"),
     ({"split": "population"}, "split"),
     ({"placement_share": "1.5"}, "placement_share"),
+    ({"placement_share": "0.04"}, "placement_share_low"),  # below the low end (0.05)
+    ({"placement_share": "0.25"}, "placement_share_high"),  # above the high end (0.20)
+    ({"placement_share_low": "-0.1"}, "placement_share_low"),
     ({"placement_cost_per_year": "-80000"}, "placement_cost_per_year"),
     ({"care_cost_source": ""}, "care_cost_source"),
+    ({"care_cost_source": 12}, "care_cost_source"),
+    ({"care_cost_source": {"title": "T", "publisher": "P", "year": 2024}}, "care_cost_source"),  # no kind
+    ({"care_cost_source": {"title": "T", "publisher": "P", "year": 2024, "kind": "tertiary"}}, "care_cost_source"),
+    ({"care_cost_source": {"title": "", "publisher": "P", "year": 2024, "kind": "primary"}}, "care_cost_source"),
+    ({"care_cost_source": {"title": "T", "publisher": "P", "year": "ooit", "kind": "primary"}}, "care_cost_source"),
+    ({"placement_cost_source": {"title": "T", "publisher": "P", "year": 2024, "kind": "primary",
+                                "url": "ftp://example.org/x"}}, "placement_cost_source"),
+    ({"placement_cost_source": {"title": "T", "publisher": "P", "year": 2024, "kind": "primary",
+                                "url": "javascript:alert(1)"}}, "placement_cost_source"),
+    ({"horizon_years": 0}, "horizon_years"),
+    ({"horizon_years": 11}, "horizon_years"),
+    ({"horizon_years": 1.5}, "horizon_years"),
     ({"avoided_outcomes": ["happy"]}, "avoided_outcomes"),
 ])
 def test_invalid_configuration_names_the_field(hook, model, config, field):
@@ -193,22 +264,27 @@ def test_fund_errors_name_the_fund_and_its_field(hook):
 @pytest.mark.parametrize("model", MODELS)
 def test_contract_and_a_configuration_that_a_policy_can_store_as_json(model):
     cls = plugin_class(model)
-    assert cls.contract_problems() == [] and cls.version == "1.0.0" and cls.kind == "funding"
+    assert cls.contract_problems() == [] and cls.version == "1.1.0" and cls.kind == "funding"
     stored = json.loads(json.dumps(cls.Config().dump(cls.load_config(
         {**YEAR[model], "funds": [{"name": "Oranje Fonds", "percentage": "25"}], "split": "matches"}))))
     assert stored["funds"] == [{"name": "Oranje Fonds", "percentage": "25.00", "amount": None}]
     assert cls.load_config(stored) == cls.load_config(
         {**YEAR[model], "funds": [{"name": "Oranje Fonds", "percentage": "25"}], "split": "matches"})
-    assert json.loads(json.dumps(cls.default_config()))["placement_cost_per_year"] == "80000.00"
+    defaults = json.loads(json.dumps(cls.default_config()))
+    assert defaults["placement_cost_per_year"] == "80000.00" and defaults["placement_cost_source"] is None
 
 
 @pytest.mark.parametrize("language, title, subtitle, headings", [
-    ("nl", "Financieringsoverzicht Aalten", "1 januari 2026 t/m 31 december 2026 (Subsidie per jaar (lumpsum))",
+    ("nl", "Financieringsoverzicht Aalten",
+     "1 januari 2026 t/m 31 december 2026 (Subsidie per jaar (lumpsum)), stand per 31 december 2026",
      {"Kosten": ("Omschrijving", "Bedrag"), "Betaald door": ("Betaler", "Bedrag"),
-      "Verdeling over de regio": ("Gemeente", "Bedrag"), "Vermeden kosten": ("Omschrijving", "Bedrag", "Bron")}),
-    ("en", "Funding statement Aalten", "January 1, 2026 to December 31, 2026 (Yearly lump sum)",
+      "Verdeling over de regio": ("Gemeente", "Bedrag"), "Vermeden kosten": ("Kengetal", "Aalten"),
+      "Aannames": ("Aanname", "Waarde", "Bron", "Uitgever", "Jaar", "Link", "Soort bron")}),
+    ("en", "Funding statement Aalten",
+     "January 1, 2026 to December 31, 2026 (Yearly lump sum), as of December 31, 2026",
      {"Costs": ("Description", "Amount"), "Paid by": ("Payer", "Amount"),
-      "Consortium split": ("Municipality", "Amount"), "Avoided costs": ("Description", "Amount", "Source")}),
+      "Consortium split": ("Municipality", "Amount"), "Avoided costs": ("Figure", "Aalten"),
+      "Assumptions": ("Assumption", "Value", "Source", "Publisher", "Year", "Link", "Kind of source")}),
 ])
 def test_the_statement_as_a_report_in_the_readers_language(hook, language, title, subtitle, headings):
     from core.policy.funding import as_report
@@ -218,9 +294,14 @@ def test_the_statement_as_a_report_in_the_readers_language(hook, language, title
     report = as_report(result, "Aalten", language)
     assert (report.title, report.subtitle) == (title, subtitle)
     assert {section.title: section.columns for section in report.sections} == headings
-    costs, paid, split, avoided = report.sections
-    assert costs.rows == ((en(result.lines[0].description) if language == "en" else nl(result.lines[0].description),
-                           Decimal("10000.00")),)  # amounts stay Decimals: each format writes them
+    costs, paid, split, avoided, assumptions = report.sections
+    words = en if language == "en" else nl
+    assert costs.rows == ((words(result.lines[0].description), Decimal("10000.00")),
+                          ("Total" if language == "en" else "Totaal", Decimal("10000.00")))  # amounts stay Decimals
     assert paid.rows == (("Oranje Fonds", Decimal("2500.00")), ("Aalten", Decimal("7500.00")))
-    assert avoided.rows[0][0].startswith("Voorkomen uithuisplaatsingen" if language == "nl" else "Prevented out")
-    assert avoided.rows[0][2].startswith("Indicatief en instelbaar" if language == "nl" else "Indicative and adjustable")
+    assert split.rows == (("Aalten", Decimal("2093.02")), ("Berkelland", Decimal("3410.85")),
+                          ("Doetinchem", Decimal("4496.13")))
+    assert [row[1] for row in avoided.rows] == [10, Decimal("170000.00"), Decimal("135000.00"), Decimal("240000.00")]
+    assert avoided.notes[0] == words(result.avoided.method)
+    own = "The municipality's own assumption" if language == "en" else "Eigen aanname van de gemeente"
+    assert [row[2] for row in assumptions.rows] == [own] * 4
