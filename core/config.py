@@ -13,9 +13,11 @@ import math
 import os
 import re
 import secrets
+import ssl
 from datetime import timedelta
 from email.utils import parseaddr
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from limits import parse_many
 from sqlalchemy.engine import make_url
@@ -36,6 +38,7 @@ SETTINGS = (
     "PLUGIN_TIMEOUT_SECONDS", "AUTH_CACHE_SECONDS", "DATABASE_PING_IDLE_SECONDS", "PROXY_FIX_X_FOR",
     "REQUEST_MAX_BYTES", "IMPORT_MAX_BYTES", "REGISTRATION_LIMIT_PER_IP", "REGISTRATION_LIMIT_PER_MUNICIPALITY",
     "SMTP_URL", "MAIL_FROM", "SCHEDULER_REQUEUE_SECONDS", "BROKER_VISIBILITY_SECONDS",
+    "PUBLIC_URL", "WEBHOOK_CA_FILE", "WEBHOOK_TIMEOUT_SECONDS",
 )
 
 #: Engine options in every environment: no statement parameters (personal data) in a log line or an error.
@@ -118,6 +121,11 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "SMTP_URL": _smtp_url(env),
         "MAIL_FROM": _mail_from(env),
         "MAIL_DIRECTORY": str(Path(instance_path) / "mail"),
+        # Funder exports (core/exports): the address in links sent by mail; the webhook's extra CA and timeout.
+        "PUBLIC_URL": _public_url(env),
+        "WEBHOOK_CA_FILE": _ca_file(env),
+        "WEBHOOK_TIMEOUT_SECONDS": _number(env, "WEBHOOK_TIMEOUT_SECONDS", "30", ("seconds", "seconden"), minimum=1,
+                                           whole=False),
         "BABEL_DEFAULT_LOCALE": "nl",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Amsterdam",
         "LANGUAGES": ("nl", "en"),
@@ -228,6 +236,38 @@ def _mail_from(env) -> str:
     if "@" not in parseaddr(value)[1]:
         raise ConfigError(f"MAIL_FROM must be an e-mail address (such as Koppel <noreply@example.org>), not {value!r}",
                           f"MAIL_FROM moet een e-mailadres zijn (zoals Koppel <noreply@example.org>), niet {value!r}")
+    return value
+
+
+def _public_url(env) -> str | None:
+    """Where people reach this installation (``https://koppel.example.org``), without a trailing slash."""
+    value = _value(env, "PUBLIC_URL", "")
+    if not value:
+        return None
+    try:
+        parts = urlsplit(value)
+        usable = (parts.scheme in ("https", "http") and parts.hostname and not parts.query and not parts.fragment
+                  and parts.port != 0)
+    except ValueError:
+        usable = False
+    if not usable:
+        raise ConfigError(f"PUBLIC_URL must be an https:// (or http://) address without query, such as "
+                          f"https://koppel.example.org, not {value!r}",
+                          f"PUBLIC_URL moet een https://- (of http://-)adres zonder query zijn, zoals "
+                          f"https://koppel.example.org, niet {value!r}")
+    return value.rstrip("/")
+
+
+def _ca_file(env) -> str | None:
+    """A file of PEM certificates trusted for webhooks beside the system's (a private receiver's CA)."""
+    value = _value(env, "WEBHOOK_CA_FILE", "")
+    if not value:
+        return None
+    try:
+        ssl.create_default_context().load_verify_locations(cafile=value)
+    except (OSError, ssl.SSLError):
+        raise ConfigError(f"WEBHOOK_CA_FILE must be a readable file of PEM certificates, not {value!r}",
+                          f"WEBHOOK_CA_FILE moet een leesbaar bestand met PEM-certificaten zijn, niet {value!r}") from None
     return value
 
 

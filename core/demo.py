@@ -79,7 +79,28 @@ def seed() -> list[tuple[str, str, str]]:
             ids = db.session.scalars(select(Municipality.id).order_by(Municipality.id)).all()
             generator.generate(ids, DEMO_FAMILIES, DEMO_MATCHES, seed=2026)
             _approve_screened()
+        _export_schedule()
     return rows
+
+
+#: The demo funder's export: the Achterhoek's figures, monthly, to download (docs/exports.md).
+DEMO_EXPORT = {"funder_email": "financier.achterhoek@koppel.example", "cron": "0 6 1 * *", "period": "month",
+               "format": "xlsx", "channel": "download"}
+
+
+def _export_schedule() -> None:
+    """The demo funder's export schedule, made once through the use case."""
+    from core.exports import schedules
+    from core.exports.access import Scope
+    from core.exports.models import ExportSchedule
+    from core.models import Consortium
+
+    consortium_id = db.session.scalar(select(Consortium.id).where(Consortium.slug == "achterhoek"))
+    if consortium_id is None or db.session.scalar(
+            select(ExportSchedule.id).where(ExportSchedule.consortium_id == consortium_id).limit(1)) is not None:
+        return
+    schedules.create(Scope(consortium_id=consortium_id), DEMO_EXPORT)
+    db.session.commit()
 
 
 def _approve_screened() -> None:

@@ -21,7 +21,7 @@ from core.extensions import db
 from tenants import onboarding
 from tenants.context import cross_tenant_scope
 
-pytest_plugins = ["tests.log_scan", "tests.smtp", "tests.workers"]
+pytest_plugins = ["tests.log_scan", "tests.smtp", "tests.workers", "tests.webhook"]
 
 PG_APP_URL = os.environ.get(
     "KOPPEL_TEST_DATABASE_URL", "postgresql+psycopg://koppel_app:koppel_app@127.0.0.1:5432/koppel_test"
@@ -179,9 +179,11 @@ def world(app) -> World:
         }
         for role, scope in grants.items():
             email = f"{role.replace('_', '-')}@aalten.example"
-            add_user(email, role, **scope)
+            user = add_user(email, role, **scope)
             w.users[role] = email
-            w.tokens[role], _ = tokens.create(f"{role} token", [role], **scope)
+            db.session.flush()  # the funder's token acts for its user: a funder sees its own exports only
+            w.tokens[role], _ = tokens.create(f"{role} token", [role], **scope,
+                                              created_by=user if role == R.FUNDER else None)
         w.tokens["druten"], _ = tokens.create("druten token", [R.COORDINATOR, R.TENANT_ADMIN], municipality=druten)
         # two coordinators' own tokens: what a person does (an override, an approval) needs a person
         for name, email in (("person", "anna@aalten.example"), ("person2", "bart@aalten.example")):
@@ -211,6 +213,7 @@ def enable_policy(tenant_id: int, plugins: dict | None = None) -> None:
 
 def populate(tenant_id: int, today=None) -> dict:
     """One of every programme record in *tenant_id*, made through the services; returns their ids."""
+    import hashlib
     from datetime import date, timedelta
 
     from core.messages import Label, Message
@@ -219,6 +222,7 @@ def populate(tenant_id: int, today=None) -> dict:
     from core.scheduling.models import ImportJob, Notification, ScheduledItem
     from core.types import utcnow
     from tenants.context import tenant_scope
+    from tenants.models import Municipality
 
     today = today or date.today()
     start = today - timedelta(days=200)
@@ -265,6 +269,26 @@ def populate(tenant_id: int, today=None) -> dict:
         # an import job, done (the import routes need one)
         db.session.add(ImportJob(dry_run=True, state="done", source="csv", file_names=["families.csv"],
                                  finished_at=utcnow()))
+        # three export schedules of a funder (inactive: no dispatcher runs them) and a stored run (the export routes)
+        funder = db.session.scalar(select(Membership.user_id).where(
+            Membership.role == R.FUNDER, Membership.municipality_id == tenant_id).order_by(Membership.id)) or anyone
+        if funder is not None:
+            from core.exports.models import ExportDelivery, ExportRun, ExportSchedule
+
+            slug = db.session.scalar(select(Municipality.slug).where(Municipality.id == tenant_id))
+            schedules = [ExportSchedule(funder_id=funder, cron=f"0 {hour} 1 * *", period="month", format="json",
+                                        channel="download", active=False) for hour in (6, 7, 8)]
+            db.session.add_all(schedules)
+            db.session.flush()
+            month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+            content = b'{"example": true}'
+            run = ExportRun(schedule_id=schedules[0].id, funder_id=funder, period="month", period_start=month,
+                            period_end=today.replace(day=1) - timedelta(days=1), status="done", format="json",
+                            language="nl", channel="download", media_type="application/json", file_name=f"koppel-{slug}-{month:%Y-%m}.json",
+                            size=len(content), sha256=hashlib.sha256(content).hexdigest(), content=content)
+            db.session.add(run)
+            db.session.flush()
+            db.session.add(ExportDelivery(run_id=run.id, channel="download", outcome="delivered"))
         db.session.commit()
         flag = db.session.scalar(select(DuplicateFlag.id))
         evaluation = db.session.scalar(select(Evaluation.id).where(Evaluation.match_id == match.id))

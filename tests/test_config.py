@@ -156,6 +156,9 @@ BAD_VALUES = [
     ("MAIL_FROM", "Koppel", "MAIL_FROM must be an e-mail address"),
     ("SCHEDULER_REQUEUE_SECONDS", "0", "SCHEDULER_REQUEUE_SECONDS must be a whole number of seconds (1 or more)"),
     ("BROKER_VISIBILITY_SECONDS", "60", "BROKER_VISIBILITY_SECONDS must be a whole number of seconds (300 or more)"),
+    ("PUBLIC_URL", "koppel.example.org", "PUBLIC_URL must be an https:// (or http://) address"),
+    ("WEBHOOK_CA_FILE", "/nonexistent/ca.pem", "WEBHOOK_CA_FILE must be a readable file of PEM certificates"),
+    ("WEBHOOK_TIMEOUT_SECONDS", "0", "WEBHOOK_TIMEOUT_SECONDS must be a number of seconds (1 or more)"),
 ]
 
 

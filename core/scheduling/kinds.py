@@ -4,3 +4,4 @@ from core.scheduling import redecide, screening  # noqa: F401
 from core.scheduling import digest, referrer  # noqa: F401
 from core.scheduling import review  # noqa: F401
 from core.scheduling import imports  # noqa: F401
+from core.scheduling import exports  # noqa: F401
