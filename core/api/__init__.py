@@ -8,6 +8,7 @@ def blueprints():
         consortia,
         duplicates,
         evaluations,
+        exports,
         families,
         imports,
         kpis,
@@ -16,6 +17,7 @@ def blueprints():
         notifications,
         policy,
         registrations,
+        reports,
         review,
         scheduled_work,
         targets,
@@ -24,4 +26,4 @@ def blueprints():
 
     return [account.blp, municipalities.blp, audit_events.blp, consortia.blp, families.blp, matches.blp,
             evaluations.blp, duplicates.blp, targets.blp, registrations.blp, imports.blp, kpis.blp, policy.blp,
-            scheduled_work.blp, notifications.blp, work_items.blp, review.blp]
+            scheduled_work.blp, notifications.blp, work_items.blp, review.blp, exports.blp, reports.blp]
