@@ -83,6 +83,11 @@ def numbered_canvas(footer):
     return NumberedCanvas
 
 
+def _known(section) -> bool:
+    """Whether the section's chart has a value to draw (a trend of months without figures has none)."""
+    return any(v is not None for _, values in chart_series(section)[1] for v in values)
+
+
 class PdfReport(ReportFormat):
     name = "report.pdf"
     version = "1.1.0"
@@ -174,7 +179,7 @@ class PdfReport(ReportFormat):
             else:
                 story.append(Paragraph(no_data, styles["note"]))
             story += [Paragraph(escape(note), styles["note"]) for note in section.notes]
-            if self.config["charts"] and section.chart is not None and section.rows:
+            if self.config["charts"] and section.chart is not None and _known(section):
                 story += [Spacer(1, 4 * mm), self._chart(section, min(width, 180 * mm))]
 
         def footer(canvas, pages):
@@ -255,9 +260,11 @@ class PdfReport(ReportFormat):
         language = self.language
         height = 180
         drawing = Drawing(width, height + 40)
-        chart = VerticalBarChart() if section.chart.kind == "bar" else HorizontalLineChart()
+        # a line needs two points: a series with fewer known values is drawn as bars
+        bars = section.chart.kind == "bar" or min(sum(v is not None for v in values) for _, values in series) < 2
+        chart = VerticalBarChart() if bars else HorizontalLineChart()
         chart.x, chart.y, chart.width, chart.height = 45, 45, width - 60, height - 30
-        chart.data = [tuple(0 if v is None else v for v in values) if section.chart.kind == "bar" else tuple(values)
+        chart.data = [tuple(0 if v is None else v for v in values) if bars else tuple(values)
                       for _, values in series]
         chart.categoryAxis.categoryNames = [label[:18] for label in labels]
         chart.categoryAxis.labels.fontSize = 7
@@ -279,7 +286,7 @@ class PdfReport(ReportFormat):
         chart.valueAxis.gridStrokeColor = colors.HexColor("#DDDDDD")
         for index in range(len(series)):
             colour = colors.HexColor(SERIES_COLOURS[index % len(SERIES_COLOURS)])
-            if section.chart.kind == "bar":
+            if bars:
                 chart.bars[index].fillColor = colour
                 chart.bars[index].strokeColor = None
             else:

@@ -391,3 +391,22 @@ def test_the_business_case_is_part_of_the_report(app, town):
             expected = [s.title for s in business_case.sections(dict(report.business_cases), "nl")]
             titles = [s.title for s in layout.tables(report).sections]
         assert expected and all(title in titles for title in expected)
+
+
+@pytest.mark.parametrize("audience", [STAFF, FUNDER])
+def test_the_four_renderings_of_a_built_report_agree_on_every_number(app, town, audience):
+    """XLSX, CSV (both dialects), PDF and JSON of one built consortium report, each read back from its file (the
+    PDF through its text), hold the report's every number, withheld count and date."""
+    from core.reports import render
+    from tests.test_report_formats_agree import numbers_in, numbers_of
+
+    with app.app_context():
+        report = builder.build(ReportScope(consortium_id=town.ids["achterhoek"]), PERIOD, as_of=AS_OF,
+                               audience=audience, pseudonym_key=KEY)
+        tables = layout.tables(report)
+        for media_format in ("xlsx", "csv", "csv-international", "pdf", "json"):
+            expected = numbers_in(tables, media_format)
+            assert len(expected) > 100
+            assert numbers_of(render(report, media_format).content, media_format, tables) == expected, media_format
+    withheld = [v for _, _, _, v in numbers_in(tables, "json") if v == str(Suppressed(5))]
+    assert bool(withheld) == (audience == FUNDER)

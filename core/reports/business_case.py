@@ -10,7 +10,7 @@ avoided, and on which assumptions (see ``docs/business-case.md``).
 * **Families supported**: the distinct requesting families with a match that
   was in its trial or active phase on at least one day from the period's
   start up to the statement's date (its trial began on or before that date
-  and it had not ended before the period's start). **Children reached**: the
+  and it had not ended before the period's start). **Children in the families supported**: the
   members with the role child of those families, as recorded now.
 * **Cost per family** and **per child**: the cost divided by their number,
   half-up to cents; None when there are none.
@@ -174,7 +174,7 @@ def _reach(cases: dict[str, BusinessCase], language: str, several: bool) -> Sect
     rows = [
         (Message("Cost to the municipality in the period"), [c.cost for c in cases.values()], total_cost),
         (Message("Families supported"), [c.families for c in cases.values()], families),
-        (Message("Children reached"), [c.children for c in cases.values()], children),
+        (Message("Children in the families supported"), [c.children for c in cases.values()], children),
         (Message("Cost per family"), [c.cost_per_family for c in cases.values()], per(total_cost, families)),
         (Message("Cost per child"), [c.cost_per_child for c in cases.values()], per(total_cost, children)),
     ]
@@ -189,8 +189,8 @@ def _reach(cases: dict[str, BusinessCase], language: str, several: bool) -> Sect
             text(Message("Cost to the municipality: the funding statement's total, or the municipality's part when the "
                          "costs are split over the consortium.")),
             text(Message("Families supported: requesting families with a match in its trial period or active on at "
-                         "least one day of the period up to the statement's date. Children reached: the children of "
-                         "those families. Cost per family and per child: the cost divided by their number.")),
+                         "least one day of the period up to the statement's date. Children in the families supported: "
+                         "their children (the children reached in the key figures are those whose match started). Cost per family and per child: the cost divided by their number.")),
         ))
 
 

@@ -2,13 +2,14 @@ import base64
 import io
 import re
 import zlib
+from datetime import date
 
 import pytest
 from marshmallow import ValidationError
 from pypdf import PdfReader
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
-from core.policy.types import Report, Section, Suppressed
+from core.policy.types import Chart, Report, Section, Suppressed
 from tests.plugins.test_report_common import REPORT
 
 NBSP = "\u00a0"
@@ -97,6 +98,14 @@ def test_a_chart_per_section_that_has_one(hook):
     assert with_charts.count("(Nieuwe koppelingen)") == 2 and without.count("(Nieuwe koppelingen)") == 1
     assert with_charts.count("(Actieve maanden)") == 2 and with_charts.count("(Aanmeldingen)") == 3  # + heading
     assert len(with_charts) > len(without) + 1000  # the bars and lines themselves
+
+
+@pytest.mark.parametrize("rows", [((date(2026, 1, 1), 3),), ((date(2026, 1, 1), 3), (date(2026, 2, 1), None)),
+                                  ((date(2026, 1, 1), None), (date(2026, 2, 1), None))])
+def test_a_line_chart_of_one_month_or_one_known_value_is_drawn(hook, rows):
+    """A trend of a single month (or with one value known) cannot be a line: the chart still comes out."""
+    trend = Report("Verloop", (Section("Per maand", ("Maand", "Aantal"), rows, chart=Chart("line", "Maand", ("Aantal",))),))
+    assert render(hook, report=trend).content.startswith(b"%PDF")
 
 
 def test_landscape_when_a_section_is_wide_or_asked(hook):
