@@ -13,6 +13,7 @@ import math
 import os
 import re
 import secrets
+import ipaddress
 import ssl
 from datetime import timedelta
 from email.utils import parseaddr
@@ -38,7 +39,7 @@ SETTINGS = (
     "PLUGIN_TIMEOUT_SECONDS", "AUTH_CACHE_SECONDS", "DATABASE_PING_IDLE_SECONDS", "PROXY_FIX_X_FOR",
     "REQUEST_MAX_BYTES", "IMPORT_MAX_BYTES", "REGISTRATION_LIMIT_PER_IP", "REGISTRATION_LIMIT_PER_MUNICIPALITY",
     "SMTP_URL", "MAIL_FROM", "SCHEDULER_REQUEUE_SECONDS", "BROKER_VISIBILITY_SECONDS",
-    "PUBLIC_URL", "WEBHOOK_CA_FILE", "WEBHOOK_TIMEOUT_SECONDS",
+    "PUBLIC_URL", "WEBHOOK_CA_FILE", "WEBHOOK_TIMEOUT_SECONDS", "WEBHOOK_PRIVATE_NETWORKS",
 )
 
 #: Engine options in every environment: no statement parameters (personal data) in a log line or an error.
@@ -124,6 +125,7 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         # Funder exports (core/exports): the address in links sent by mail; the webhook's extra CA and timeout.
         "PUBLIC_URL": _public_url(env),
         "WEBHOOK_CA_FILE": _ca_file(env),
+        "WEBHOOK_PRIVATE_NETWORKS": _networks(env, "WEBHOOK_PRIVATE_NETWORKS"),
         "WEBHOOK_TIMEOUT_SECONDS": _number(env, "WEBHOOK_TIMEOUT_SECONDS", "30", ("seconds", "seconden"), minimum=1,
                                            whole=False),
         "BABEL_DEFAULT_LOCALE": "nl",
@@ -269,6 +271,17 @@ def _ca_file(env) -> str | None:
         raise ConfigError(f"WEBHOOK_CA_FILE must be a readable file of PEM certificates, not {value!r}",
                           f"WEBHOOK_CA_FILE moet een leesbaar bestand met PEM-certificaten zijn, niet {value!r}") from None
     return value
+
+
+def _networks(env, name: str) -> tuple:
+    """Comma-separated IP networks (``10.1.2.0/24, 127.0.0.1``), as ``ipaddress`` networks."""
+    value = _value(env, name, "")
+    try:
+        return tuple(ipaddress.ip_network(part.strip()) for part in value.split(",") if part.strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be IP networks separated by commas, such as 10.1.2.0/24, not {value!r}",
+                          f"{name} moet bestaan uit IP-netwerken gescheiden door komma's, zoals 10.1.2.0/24, "
+                          f"niet {value!r}") from None
 
 
 def _role(env) -> str:

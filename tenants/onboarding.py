@@ -53,6 +53,9 @@ class OnboardMunicipalitySchema(Schema):
     )
     inhabitants = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
     status = fields.String(load_default=ACTIVE, validate=validate.OneOf(STATUSES))
+    small_count_threshold = fields.Integer(
+        load_default=4, strict=True, validate=validate.Range(min=1, max=20),
+        metadata={"description": "counts from 1 to this are withheld in funders' breakdowns (docs/reports.md)"})
 
 
 def add_consortium(name: str, slug: str) -> Consortium:
@@ -159,7 +162,7 @@ def apply_region(data: dict) -> tuple[Consortium, list[str]]:
         errors = _duplicates(m, existing)
         if errors:
             raise ValidationError(errors)
-        for field in ("name", "slug", "inhabitants"):
+        for field in ("name", "slug", "inhabitants", "small_count_threshold"):
             if getattr(existing, field) != m[field]:
                 changes.append(f"{existing.name}: {field} {getattr(existing, field)} -> {m[field]}")
                 setattr(existing, field, m[field])

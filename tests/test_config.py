@@ -158,6 +158,7 @@ BAD_VALUES = [
     ("BROKER_VISIBILITY_SECONDS", "60", "BROKER_VISIBILITY_SECONDS must be a whole number of seconds (300 or more)"),
     ("PUBLIC_URL", "koppel.example.org", "PUBLIC_URL must be an https:// (or http://) address"),
     ("WEBHOOK_CA_FILE", "/nonexistent/ca.pem", "WEBHOOK_CA_FILE must be a readable file of PEM certificates"),
+    ("WEBHOOK_PRIVATE_NETWORKS", "10.0.0.0/33", "WEBHOOK_PRIVATE_NETWORKS must be IP networks separated by commas"),
     ("WEBHOOK_TIMEOUT_SECONDS", "0", "WEBHOOK_TIMEOUT_SECONDS must be a number of seconds (1 or more)"),
 ]
 

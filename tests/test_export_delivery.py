@@ -8,6 +8,8 @@ tests/test_mail.py does), except in the last test.
 """
 from __future__ import annotations
 
+import ipaddress
+
 import hashlib
 import hmac
 import time
@@ -166,6 +168,23 @@ def test_a_slow_unreachable_or_untrusted_receiver(app, world, webhook_receiver, 
         webhook_receiver.start()  # the same port: the next attempt arrives
         assert run_item(item_id) == runner.DONE_NOW and _run(run_id).status == DONE
         assert [r.answered for r in webhook_receiver.received][-1] == 200
+
+
+def test_a_receiver_on_a_network_that_is_not_public_is_refused_unless_allowed(app, world, webhook_receiver,
+                                                                                monkeypatch):
+    """A webhook cannot reach the platform's own network (loopback here): refused for good before anything is
+    sent, unless an operator allows that network (WEBHOOK_PRIVATE_NETWORKS)."""
+    with app.app_context(), cross_tenant_scope(READ_ALL):
+        run_id, _, _, item_id = _stored(app, world, webhook_url=webhook_receiver.url)
+        monkeypatch.setitem(app.config, "WEBHOOK_PRIVATE_NETWORKS", ())
+        with pytest.raises(BadData) as refused:
+            run_item(item_id)
+        assert "not public" in refused.value.reason and webhook_receiver.received == []
+        monkeypatch.setitem(app.config, "WEBHOOK_PRIVATE_NETWORKS", (ipaddress.ip_network("10.0.0.0/8"),))
+        with pytest.raises(BadData):
+            run_item(item_id)
+        monkeypatch.setitem(app.config, "WEBHOOK_PRIVATE_NETWORKS", (ipaddress.ip_network("127.0.0.0/8"),))
+        assert run_item(item_id) == runner.DONE_NOW and len(webhook_receiver.received) == 1
 
 
 def test_a_delivery_that_failed_for_good_fails_its_run_and_runs_again_on_request(app, world, webhook_receiver):

@@ -127,7 +127,7 @@ class Receiver:
 
     def environ(self) -> dict:
         """The environment for a process (a worker) that should trust this receiver."""
-        return {"WEBHOOK_CA_FILE": str(self.ca_file)}
+        return {"WEBHOOK_CA_FILE": str(self.ca_file), "WEBHOOK_PRIVATE_NETWORKS": HOST}
 
     def start(self) -> Receiver:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -183,10 +183,11 @@ class Receiver:
 @pytest.fixture
 def webhook_receiver(app, tmp_path):
     """A running :class:`Receiver`, its CA trusted by the app (``WEBHOOK_CA_FILE``) for the test."""
-    previous = app.config.get("WEBHOOK_CA_FILE")
+    previous = app.config.get("WEBHOOK_CA_FILE"), app.config.get("WEBHOOK_PRIVATE_NETWORKS")
     with Receiver(tmp_path / "webhook") as receiver:
         app.config["WEBHOOK_CA_FILE"] = str(receiver.ca_file)
+        app.config["WEBHOOK_PRIVATE_NETWORKS"] = (ipaddress.ip_network(HOST),)
         try:
             yield receiver
         finally:
-            app.config["WEBHOOK_CA_FILE"] = previous
+            app.config["WEBHOOK_CA_FILE"], app.config["WEBHOOK_PRIVATE_NETWORKS"] = previous

@@ -26,7 +26,9 @@ there a failed attempt shows only as the scheduled item's error.
 from __future__ import annotations
 
 import http.client
+import ipaddress
 import re
+import socket
 import ssl
 import time
 from datetime import datetime
@@ -226,6 +228,33 @@ def webhook_headers(run: ExportRun, secret: str, body: bytes, now: datetime | No
     }
 
 
+def public_address(host: str, port: int) -> str:
+    """The address *host* resolves to, refused (:class:`ReceiverRefused`) when any of its addresses is not public
+    (private, loopback, link-local, reserved...) and not in ``WEBHOOK_PRIVATE_NETWORKS``: a webhook must not
+    reach the platform's own network."""
+    allowed = current_app.config.get("WEBHOOK_PRIVATE_NETWORKS") or ()
+    found = {info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)}
+    for text in sorted(found):
+        address = ipaddress.ip_address(text.split("%")[0])
+        if not address.is_global and not any(address in network for network in allowed):
+            raise ReceiverRefused("the receiver's address is not public (a private, loopback or reserved network); "
+                                  "an operator can allow its network in WEBHOOK_PRIVATE_NETWORKS")
+    return sorted(found)[0]
+
+
+class _Pinned(http.client.HTTPSConnection):
+    """An HTTPS connection to the address that was checked, not to a second lookup of the host name (which
+    could answer differently); the certificate is still verified against the host name."""
+
+    def __init__(self, host: str, address: str, port: int, **kwargs):
+        super().__init__(host, port, **kwargs)
+        self.address = address
+
+    def connect(self):
+        sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
 def _post(run: ExportRun, schedule: ExportSchedule) -> int:
     """POST the file to the schedule's address; the receiver's HTTP status when it took it (2xx)."""
     parts = urlsplit(schedule.webhook_url or "")
@@ -235,7 +264,11 @@ def _post(run: ExportRun, schedule: ExportSchedule) -> int:
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     timeout = current_app.config["WEBHOOK_TIMEOUT_SECONDS"]
     started = time.monotonic()
-    connection = http.client.HTTPSConnection(parts.hostname, parts.port or 443, timeout=timeout, context=_context())
+    try:
+        address = public_address(parts.hostname, parts.port or 443)
+    except OSError as error:  # no such host (yet): perhaps a DNS hiccup
+        raise ReceiverUnavailable(f"the receiver's host cannot be found ({type(error).__name__})") from None
+    connection = _Pinned(parts.hostname, address, parts.port or 443, timeout=timeout, context=_context())
     try:
         connection.request("POST", path, body=body, headers=webhook_headers(run, schedule.webhook_secret, body))
         response = connection.getresponse()
