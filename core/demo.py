@@ -89,8 +89,10 @@ DEMO_EXPORT = {"funder_email": "financier.achterhoek@koppel.example", "cron": "0
 
 
 def _export_schedule() -> None:
-    """The demo funder's export schedule, made once through the use case."""
-    from core.exports import schedules
+    """The demo funder's export schedule, made once through the use case, with last month's file already made
+    (the schedule's next run is on the 1st of next month)."""
+    from core.exports import rules, runs, schedules
+    from core.types import utcnow
     from core.exports.access import Scope
     from core.exports.models import ExportSchedule
     from core.models import Consortium
@@ -99,7 +101,8 @@ def _export_schedule() -> None:
     if consortium_id is None or db.session.scalar(
             select(ExportSchedule.id).where(ExportSchedule.consortium_id == consortium_id).limit(1)) is not None:
         return
-    schedules.create(Scope(consortium_id=consortium_id), DEMO_EXPORT)
+    schedule, _ = schedules.create(Scope(consortium_id=consortium_id), DEMO_EXPORT)
+    runs.produce(schedule, rules.period_before(utcnow(), schedule.period, schedule.time_zone), actor="demo")
     db.session.commit()
 
 

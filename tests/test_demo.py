@@ -34,7 +34,8 @@ def _counts(owner_engine):
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT set_config('koppel.cross_tenant', 'on', true)"))
         return {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar()
-                for t in ("consortium", "municipality", "user_account", "membership", "family", "match")}
+                for t in ("consortium", "municipality", "user_account", "membership", "family", "match",
+                          "export_schedule", "export_run")}
 
 
 def test_demo_seed_is_complete_and_idempotent(app, owner_engine):
@@ -44,6 +45,7 @@ def test_demo_seed_is_complete_and_idempotent(app, owner_engine):
     assert first["consortium"] == 2 and first["municipality"] == 11
     assert first["user_account"] == first["membership"] == len(demo.DEMO_USERS)
     assert first["family"] == 11 * demo.DEMO_FAMILIES and first["match"] > 0
+    assert first["export_schedule"] == first["export_run"] == 1  # the demo funder's, with last month's file
     assert {role for _, role, _ in rows} == {"coordinator", "tenant_admin", "consortium_admin", "funder", "platform_admin"}
     with app.app_context():
         demo.seed()
