@@ -271,17 +271,34 @@ def token_group():
 @click.option("--municipality", "municipality_slug")
 @click.option("--consortium", "consortium_slug")
 @click.option("--days", type=int, default=None, help="Lifetime in days (default API_TOKEN_DEFAULT_DAYS, 90).")
+@click.option("--user", "user_email", help="The user the token acts for, who holds its roles there (a funder's "
+                                             "token sees that funder's exports).")
 @with_appcontext
-def token_create(name, roles, municipality_slug, consortium_slug, days):
+def token_create(name, roles, municipality_slug, consortium_slug, days, user_email):
     """Create a token; it is printed once and cannot be shown again."""
     with _writing():
         municipality = _get(Municipality, municipality_slug, "municipality") if municipality_slug else None
         consortium = _get(Consortium, consortium_slug, "consortium") if consortium_slug else None
-        raw, token = tokens.create(name, roles, municipality=municipality, consortium=consortium, days=days)
+        user = _holder(user_email, roles, municipality, consortium) if user_email else None
+        raw, token = tokens.create(name, roles, municipality=municipality, consortium=consortium, days=days,
+                                   created_by=user)
         audit.record("token.create", object_type="api_token", object_id=token.id, actor=_actor(),
                      tenant_id=municipality.id if municipality else None, detail={"roles": list(roles)})
     click.echo(f"token {token.prefix}… ({token.name}), expires {token.expires_at:%Y-%m-%d}:")
     click.echo(raw)
+
+
+def _holder(email: str, roles, municipality, consortium) -> User:
+    """The active user *email*, who holds each of *roles* in the token's municipality or consortium."""
+    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None or not user.active:
+        raise ValidationError({"user": [f"no active user {email}"]})
+    held = {(m.role, m.municipality_id, m.consortium_id) for m in user.memberships}
+    scope = (municipality.id if municipality else None, consortium.id if consortium else None)
+    missing = [role for role in roles if (role, *scope) not in held]
+    if missing:
+        raise ValidationError({"user": [f"{email} does not hold {', '.join(missing)} there"]})
+    return user
 
 
 @token_group.command("revoke")

@@ -31,7 +31,8 @@ RUNS = [
     ("user add", ["--email", "coordinator@example.org", "--name", "Coördinator", "--role", "coordinator",
                   "--municipality", "tiel", "--password", PASSWORD]),
     ("tenants apply", ["tenants/regions/nijmegen.toml"]),
-    ("token create", ["--name", "export", "--role", "coordinator", "--municipality", "tiel", "--days", "30"]),
+    ("token create", ["--name", "export", "--role", "coordinator", "--municipality", "tiel", "--days", "30",
+                      "--user", "coordinator@example.org"]),
     ("token revoke", ["{prefix}"]),  # the prefix token create printed
     ("municipality suspend", ["tiel"]),
     ("municipality activate", ["tiel"]),
@@ -43,6 +44,10 @@ RUNS = [
 #: Wrong invocations (after RUNS) and a word their one line must contain.
 WRONG = [
     (["token", "create", "--name", "x", "--role", "coordinator", "--municipality", "nowhere"], {}, "nowhere"),
+    (["token", "create", "--name", "x", "--role", "funder", "--municipality", "tiel", "--user",
+      "coordinator@example.org"], {}, "does not hold funder there"),
+    (["token", "create", "--name", "x", "--role", "coordinator", "--municipality", "tiel", "--user",
+      "nobody@example.org"], {}, "no active user nobody@example.org"),
     (["user", "add", "--email", "a@example.org", "--name", "A", "--role", "wizard", "--municipality", "tiel",
       "--password", PASSWORD], {}, "--role"),
     (["user", "add", "--email", "a@example.org", "--name", "A", "--role", "coordinator", "--password", PASSWORD],
