@@ -309,7 +309,11 @@ def avoided_costs(plugin, activity: FundingActivity) -> AvoidedCosts | None:
 
     shares = {"share": percent(share), "low": percent(low), "high": percent(high)}
     labels = Labels("outcome", outcomes, "or")
-    if years == 1:
+    if prevented == 0:
+        method = plugin.message(
+            "No match ended in this period with an outcome that counts as care prevented (%(outcomes)s), so no "
+            "costs were avoided by the assumptions below.", outcomes=labels)
+    elif years == 1:
         method = plugin.message(
             "Of the %(n)s match that ended in this period with an outcome that counts as care prevented "
             "(%(outcomes)s), we assume that without a supporting family %(share)s%% (range %(low)s–%(high)s%%) "

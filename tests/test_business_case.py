@@ -193,7 +193,7 @@ def test_the_sections_read_in_dutch_with_every_assumption_sourced_or_marked_as_o
     reach = by_title["Kosten en bereik"]
     assert reach.columns == ("Kengetal", "De Wolden")
     assert reach.rows == (("Kosten voor de gemeente in de periode", Decimal("22000.00")),
-                          ("Ondersteunde gezinnen", 10), ("Bereikte kinderen", 18),
+                          ("Ondersteunde gezinnen", 10), ("Kinderen in de ondersteunde gezinnen", 18),
                           ("Kosten per gezin", Decimal("2200.00")), ("Kosten per kind", Decimal("1222.22")))
     assert reach.notes[0] == "Periode 1 januari 2026 t/m 31 december 2026; wat geleverd is, telt tot en met " \
                              "31 oktober 2026."
@@ -306,7 +306,7 @@ def test_a_consortium_side_by_side_with_a_total_column(app):
     assert reach.rows == (
         ("Kosten voor de gemeente in de periode", Decimal("22000.00"), Decimal("11000.00"), Decimal("33000.00")),
         ("Ondersteunde gezinnen", 10, 1, 11),
-        ("Bereikte kinderen", 18, 2, 20),
+        ("Kinderen in de ondersteunde gezinnen", 18, 2, 20),
         ("Kosten per gezin", Decimal("2200.00"), Decimal("11000.00"), Decimal("3000.00")),  # 33,000 / 11
         ("Kosten per kind", Decimal("1222.22"), Decimal("5500.00"), Decimal("1650.00")),  # 33,000 / 20
     )
@@ -314,7 +314,7 @@ def test_a_consortium_side_by_side_with_a_total_column(app):
     assert avoided.columns == ("Kengetal", "De Wolden", "Westerveld", "Totaal")
     assert avoided.rows[1] == ("Verwachte vermeden kosten", Decimal("51000.00"), Decimal("0.00"), Decimal("51000.00"))
     assert avoided.notes[0].startswith("De Wolden: Van de 3 koppelingen") and \
-        avoided.notes[1].startswith("Westerveld: Van de 0 koppelingen")
+        avoided.notes[1].startswith("Westerveld: Geen koppeling eindigde")
     assert by_title["Kosten"].columns == ("Gemeente", "Omschrijving", "Bedrag")
     assert by_title["Kosten"].rows[-1] == ("Westerveld", "Totaal", Decimal("11000.00"))
     assert by_title["Aannames"].columns[0] == "Gemeente" and len(by_title["Aannames"].rows) == 8

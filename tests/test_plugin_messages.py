@@ -248,6 +248,7 @@ ACTIVITY = FundingActivity(
     consortium_members=(MunicipalityFacts(1, "Aalten", 27_000, 3), MunicipalityFacts(2, "Winterswijk", 29_000, 1)),
     matches_started=3, active_match_months=Decimal("23.50"), outcomes={"no_further_care": 4, "lighter_support": 3})
 FUNDING_CONFIGS = [{}, {"starts_on": "2027-01-01", "horizon_years": 3}, {"starts_on": "2020-01-01", "ends_on": "2024-12-31"},
+                   {"avoided_outcomes": ["professional_youth_care"]},  # none of the activity's: nothing avoided
                    {"amount_per_year": "60000", "fee_per_match": "1250", "fee_per_active_month": "150",
                     "funds": [{"name": "Oranje Fonds", "percentage": "25"}], "split": "inhabitants"}]
 REPORT = Report("Rapport", (Section("", ("a", "b"), (("x", True), ("y", False))), Section("Leeg", ("a",), ()),
