@@ -1,5 +1,6 @@
-"""Reports and funder exports: the small-count threshold of a municipality; export schedules, runs, deliveries
-and the funders' pseudonym keys.
+"""Reports and funder exports.
+
+A municipality's small-count threshold; export schedules, runs, deliveries and the funders' pseudonym keys.
 
 Revision ID: 0007
 Revises: 0006
