@@ -23,12 +23,24 @@ from tenants.context import cross_tenant_scope
 
 pytest_plugins = ["tests.log_scan", "tests.smtp", "tests.workers", "tests.webhook"]
 
-PG_APP_URL = os.environ.get(
-    "KOPPEL_TEST_DATABASE_URL", "postgresql+psycopg://koppel_app:koppel_app@127.0.0.1:5432/koppel_test"
-)
-PG_OWNER_URL = os.environ.get(
-    "KOPPEL_TEST_MIGRATION_DATABASE_URL", "postgresql+psycopg://koppel_owner:koppel_owner@127.0.0.1:5432/koppel_test"
-)
+#: Under pytest-xdist each worker (gw0, gw1, ...) has a PostgreSQL database of its own: the name given + _gw0.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+
+
+def _own_database(url: str) -> str:
+    """*url* with this worker's own database (the same URL outside xdist)."""
+    if not WORKER:
+        return url
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_{WORKER}").render_as_string(hide_password=False)
+
+
+PG_APP_URL = _own_database(os.environ.get(
+    "KOPPEL_TEST_DATABASE_URL", "postgresql+psycopg://koppel_app:koppel_app@127.0.0.1:5432/koppel_test"))
+PG_OWNER_URL = _own_database(os.environ.get(
+    "KOPPEL_TEST_MIGRATION_DATABASE_URL", "postgresql+psycopg://koppel_owner:koppel_owner@127.0.0.1:5432/koppel_test"))
 PG_ADMIN_URL = os.environ.get("KOPPEL_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("KOPPEL_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 

@@ -101,17 +101,37 @@ def find_leaks(lines: list[str], values: set[str]) -> list[tuple[str, str]]:
     return found
 
 
+#: Lines and values scanned in pytest-xdist's workers, added up by the controller.
+_workers = {"lines": 0, "values": 0}
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session, exitstatus):
-    _leaks[:] = find_leaks(_lines.lines, _values)
-    if _leaks:
+    _leaks.extend(find_leaks(_lines.lines, _values))
+    if hasattr(session.config, "workeroutput"):  # an xdist worker: the controller reports and fails the run
+        session.config.workeroutput["log_scan"] = {"lines": len(_lines.lines), "values": len(_values),
+                                                   "leaks": _leaks[:SHOWN * 10]}
+    elif _leaks:
         session.exitstatus = 1
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """The controller under xdist: a worker's scan, added to the run's."""
+    found = getattr(node, "workeroutput", {}).get("log_scan")
+    if found:
+        _workers["lines"] += found["lines"]
+        _workers["values"] += found["values"]
+        _leaks.extend(tuple(leak) for leak in found["leaks"])
 
 
 def pytest_terminal_summary(terminalreporter):
     write = terminalreporter.write_line
+    if hasattr(terminalreporter.config, "workeroutput"):
+        return
     if not _leaks:
-        write(f"log scan: {len(_lines.lines)} log lines, {len(_values)} personal values written: no value in a log")
+        write(f"log scan: {len(_lines.lines) + _workers['lines']} log lines, "
+              f"{len(_values) + _workers['values']} personal values written: no value in a log")
         return
     terminalreporter.section("personal data in the log", sep="=", red=True, bold=True)
     for value, line in _leaks[:SHOWN]:
