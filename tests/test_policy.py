@@ -251,7 +251,7 @@ def test_the_funding_statement_by_the_active_model(client, world):
     assert body["lines"][0]["description"].startswith("Subsidie 2025: 1 januari 2025 t/m 31 december 2025")
     avoided = body["avoided"]
     assert (avoided["expected"], avoided["low"], avoided["high"]) == ("0.00", "0.00", "0.00")
-    assert avoided["method"].startswith("Van de 0 koppelingen") and len(avoided["assumptions"]) == 4
+    assert avoided["method"].startswith("Geen koppeling eindigde in deze periode") and len(avoided["assumptions"]) == 4
     assert all(a["source"] is None for a in avoided["assumptions"])  # the built-in figures name no source
     before = client.get("/api/v1/aalten/funding-statement?year=2019", headers=admin).get_json()
     assert before["total"] == "0.00"  # before the subsidy began
