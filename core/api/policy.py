@@ -8,6 +8,7 @@ from flask import Response, g
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import select
 
+from core import reports
 from core.api.common import Blueprint, PageQuerySchema, get_or_404, page, page_of
 from core.api.families import DecisionOutSchema
 from core.api.openapi import dataclass_schema
@@ -286,7 +287,8 @@ def funding_statement(query):
     if media_format == "json":  # the statement itself; other formats go through the report plugins
         return asdict(found)
     case = business_case.for_municipality(g.tenant.id, (start, end), query["as_of"])
-    rendered = funding.render(funding.as_report(found, g.tenant.name, case=case), g.tenant.id, media_format)
+    rendered = reports.render_tables(funding.as_report(found, g.tenant.name, case=case), media_format,
+                                     municipality_id=g.tenant.id)
     filename = f"funding-{g.tenant.slug}-{query['year']}.{rendered.extension}"
     return Response(rendered.content, mimetype=rendered.media_type,
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -21,6 +21,7 @@ from dateutil.relativedelta import relativedelta
 
 from core.exports.models import MONTH, PERIODS, QUARTER, YEAR
 from core.messages import Message
+from core.programme import kpis
 
 #: The aliases croniter reads that fire at most once an hour.
 ALIASES = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
@@ -30,12 +31,10 @@ CRON_LENGTH, URL_LENGTH = 100, 2000
 # ----------------------------------------------------------------------------- periods
 
 @dataclass(frozen=True)
-class Period:
-    """A calendar month, quarter or year: ``start`` to ``end`` inclusive."""
+class Period(kpis.Period):
+    """A calendar month, quarter or year (``kind``): ``start`` to ``end`` inclusive, a report's period too."""
 
-    kind: str
-    start: date
-    end: date
+    kind: str = MONTH
 
     @property
     def label(self) -> str:
@@ -53,7 +52,7 @@ class Period:
     def starting(cls, kind: str, start: date) -> Period:
         """The period of *kind* that starts on *start* (the first day of a month, quarter or year)."""
         months = {MONTH: 1, QUARTER: 3, YEAR: 12}[kind]
-        return cls(kind, start, start + relativedelta(months=months) - timedelta(days=1))
+        return cls(start, start + relativedelta(months=months) - timedelta(days=1), kind)
 
 
 def period_before(moment: datetime, kind: str, zone: str) -> Period:

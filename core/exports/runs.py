@@ -34,7 +34,6 @@ from core.exports.models import DELIVERED, DONE, DOWNLOAD, PENDING, ExportDelive
 from core.exports.rules import Period
 from core.extensions import db
 from core.messages import Message
-from core.programme.kpis import Period as ReportPeriod
 from core.types import utcnow
 from tenants.context import cross_tenant_scope
 from tenants.models import Consortium, Municipality
@@ -96,7 +95,7 @@ def regenerate(run: ExportRun, *, actor: str | None = None) -> ExportRun:
     if schedule is None:
         raise Conflict(Message("The schedule of this export was deleted; there is nothing to regenerate it from.",
                                code="export_schedule_deleted"))
-    period = Period(run.period, run.period_start, run.period_end)
+    period = Period(run.period_start, run.period_end, run.period)
     with Scope.of(schedule).entered():
         old = current(schedule.id, period)
         version = 1 + (db.session.scalar(select(func.max(ExportRun.version)).where(
@@ -193,7 +192,7 @@ def _render(schedule: ExportSchedule, scope: Scope, period: Period):
     target = (db.session.get(Municipality, scope.tenant_id) if scope.tenant_id is not None
               else db.session.get(Consortium, scope.consortium_id))
     try:
-        report = reports.build(target, ReportPeriod(period.start, period.end), audience=reports.FUNDER,
+        report = reports.build(target, period, audience=reports.FUNDER,
                                as_of=period.end, language=schedule.language,
                                pseudonym_key=pseudonyms.key_of(schedule.funder_id))
     except ValueError as error:  # a consortium without members

@@ -139,12 +139,3 @@ def as_report(statement_: FundingStatement, municipality_name: str, language: st
     from core.reports import business_case  # the business case builds on this module
 
     return business_case.statement_report(statement_, municipality_name, language or current_language(), case)
-
-
-def render(report: Report, tenant_id: int, media_format: str):
-    """The report in *media_format*, by the first of the policy's report plugins that renders it."""
-    policy = service.current(tenant_id)
-    for result in policy.call("koppel_render_report", report=report, media_format=media_format):
-        if result.error is None and result.value is not None:
-            return result.value
-    raise Conflict(f"no report plugin of this municipality's policy renders {media_format}")
