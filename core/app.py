@@ -24,6 +24,7 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 def create_app(config: dict | None = None) -> Flask:
     """Create the Koppel app; *config* overrides settings read from the environment."""
     app = Flask(__name__, instance_relative_config=True)
+    app.jinja_env.add_extension("jinja2.ext.do")  # the form macros collect their problems with {% do %}
     app.config.update(config_module.load(app.instance_path, config))
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     inputs.init_app(app)  # first: the int converter must be in place before any route is added

@@ -10,110 +10,20 @@ no browser is downloaded.
 from __future__ import annotations
 
 import re
-import threading
-from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
-from werkzeug.serving import make_server
+from playwright.sync_api import Page, expect
 
-from tests.conftest import PASSWORD, make_app
+from tests.browser import browser, check_page, live_server, live_settings, log_in, new_page, page  # noqa: F401  (fixtures)
+from tests.conftest import PASSWORD
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.parametrize("backend", ["postgresql"], indirect=True),
 ]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 SCREENSHOT = "/tmp/koppel-tenant.png"
 WRONG_PASSWORD_DUTCH = "Het e-mailadres of wachtwoord klopt niet."
-
-
-class LiveServer:
-    """The app served over HTTP from a daemon thread."""
-
-    def __init__(self, app):
-        self.app = app
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, name="koppel-live-server", daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=10)
-        with self.app.app_context():
-            from core.extensions import db
-
-            db.engine.dispose()  # no idle connections left for the next test's TRUNCATE
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def live_server(app, world, backend, tmp_path_factory):
-    """A CSRF-protected app on the same database as ``app``, seeded with ``world``."""
-    csrf_app = make_app(
-        backend, tmp_path_factory, WTF_CSRF_ENABLED=True,
-        SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
-        MIGRATION_DATABASE_URL=app.config["MIGRATION_DATABASE_URL"],
-    )
-    assert csrf_app.config["WTF_CSRF_ENABLED"] is True
-    with LiveServer(csrf_app) as server:
-        yield server
-
-
-@pytest.fixture
-def page(browser, live_server):
-    """A fresh browser profile (no cookies) that fails the test on a script or CSP error
-    in the console, a sub-resource that fails to load, or a request that leaves the
-    server (no CDN, no third parties)."""
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1024, "height": 700})
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    console_errors, broken, foreign = [], [], []
-
-    def on_console(msg):
-        # Chromium logs every 4xx as "Failed to load resource", pages included; the tests
-        # check the pages' outcomes themselves and sub-resources through on_response.
-        if msg.type == "error" and not msg.text.startswith("Failed to load resource"):
-            console_errors.append(msg.text)
-
-    def on_response(response):
-        if response.request.resource_type != "document" and response.status >= 400:
-            broken.append(f"{response.status} {response.url}")
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda error: console_errors.append(str(error)))
-    page.on("response", on_response)
-    page.on("request", lambda request: foreign.append(request.url)
-            if urlsplit(request.url).netloc != urlsplit(live_server.url).netloc else None)
-    yield page
-    context.close()
-    assert not console_errors, f"errors in the browser console: {console_errors}"
-    assert not broken, f"sub-resources that failed to load: {broken}"
-    assert not foreign, f"requests to other hosts: {foreign}"
-
-
-def log_in(page: Page, email: str, password: str = PASSWORD) -> None:
-    page.goto("/login")
-    page.get_by_label("E-mailadres").fill(email)
-    page.get_by_label("Wachtwoord").fill(password)
-    page.get_by_role("button", name="Inloggen").click()
 
 
 def test_coordinator_logs_in_in_dutch_and_opens_their_municipality(page, world):
@@ -295,3 +205,18 @@ def test_the_api_docs_work_without_a_cdn(page):
     expect(page.locator(".opblock-tag", has_text="Families").first).to_be_visible()
     expect(page.locator(".opblock-summary-path", has_text="/api/v1/{municipality}/matches/{match_id}/start-trial")
            .first).to_be_attached()
+
+
+@pytest.mark.parametrize("path,name", [("/login", "login"), ("/privacy", "privacy"),
+                                       ("/accessibility", "accessibility")])
+def test_the_pages_everyone_sees_are_accessible_in_dutch_and_english(page, path, name):
+    page.goto(path)
+    expect(page.get_by_role("contentinfo").get_by_role("link", name="Privacyverklaring")).to_be_visible()
+    expect(page.get_by_role("contentinfo").get_by_role("link", name="Toegankelijkheidsverklaring")).to_be_visible()
+    check_page(page, name)
+
+
+def test_the_start_page_is_accessible(page, world):
+    log_in(page, world.users["coordinator"])
+    expect(page.get_by_role("heading", level=1)).to_have_text("Welkom, coordinator")
+    check_page(page, "start")

@@ -1,6 +1,10 @@
-"""Server-rendered pages (Dutch first, English too)."""
+"""Server-rendered pages (Dutch first, English too).
+
+Views stay thin: they read a form, call one use case (through :func:`core.web.forms.attempt`)
+and render. Templates are in ``core/templates``, one folder per kind of user.
+"""
 from flask import Blueprint
 
 bp = Blueprint("web", __name__)
 
-from core.web import account, labels, pages  # noqa: E402,F401  (register the views)
+from core.web import account, labels, nav, pages, statements  # noqa: E402,F401  (register the views)

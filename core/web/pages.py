@@ -18,6 +18,6 @@ def home():
 
 @bp.get("/<municipality>/")
 @requires(R.COORDINATOR, R.TENANT_ADMIN)
-def tenant_home():
+def dashboard():
     tenant = db.session.get(Municipality, g.tenant.id)
-    return render_template("tenant_home.html", tenant=tenant, roles=sorted(g.roles))
+    return render_template("dashboard.html", tenant=tenant, roles=sorted(g.roles))
