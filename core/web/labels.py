@@ -1,5 +1,5 @@
 """Translated labels for roles and error pages, available in every template."""
-from flask_babel import format_decimal, get_locale
+from flask_babel import format_date, format_datetime, format_decimal, format_percent, get_locale
 from flask_babel import lazy_gettext as _l
 
 from core.web import bp
@@ -60,3 +60,14 @@ def error_text(code: str, status: int) -> str:
 
 bp.add_app_template_global(format_decimal, "format_decimal")
 bp.add_app_template_global(get_locale, "get_locale")
+bp.add_app_template_global(format_date, "format_date")
+bp.add_app_template_global(format_datetime, "format_datetime")
+bp.add_app_template_global(format_percent, "format_percent")
+
+
+@bp.app_template_global()
+def vocab(vocabulary: str, code: str | None) -> str:
+    """A vocabulary code (a status, a kind, an end reason) in the reader's language."""
+    from core.messages import label
+
+    return "" if code is None else label(vocabulary, code)
