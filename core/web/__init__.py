@@ -7,4 +7,7 @@ from flask import Blueprint
 
 bp = Blueprint("web", __name__)
 
-from core.web import account, labels, nav, pages, statements  # noqa: E402,F401  (register the views)
+from core.web import (  # noqa: E402,F401  (register the views)
+    account, admin, evaluations, families, funder, imports, labels, matches, nav, notifications, pages, platform,
+    policy, region, registration, statements,
+)

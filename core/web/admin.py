@@ -1,0 +1,1 @@
+"""The tenant admin's pages: users and invitations, API tokens, programme targets, scheduled work."""

@@ -1,0 +1,1 @@
+"""Completing an evaluation of a match."""

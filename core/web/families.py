@@ -1,0 +1,1 @@
+"""A requesting or supporting family: the list, registration, the family page, intake and triage."""

@@ -1,0 +1,1 @@
+"""The funder portal: the exports a funder receives, and their files."""

@@ -1,0 +1,1 @@
+"""Match suggestions, the match page and its lifecycle."""

@@ -1,0 +1,1 @@
+"""A user's notifications in a municipality."""

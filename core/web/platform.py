@@ -1,0 +1,1 @@
+"""The platform admin's pages: consortia, municipalities, installed plugins."""

@@ -1,0 +1,1 @@
+"""The policy page of a municipality and the policy template of a region."""

@@ -1,0 +1,1 @@
+"""A region's pages for its consortium admin: members side by side, the onboarding wizard."""

@@ -1,0 +1,1 @@
+"""The public registration form of a municipality (no login)."""
