@@ -135,12 +135,13 @@ def check_read(url: str, token: str, rows: int) -> None:
         sys.exit(f"GET {url} returned {len(found)} rows, expected {rows}")
 
 
-def wrk(url: str, args, duration: str, token: str | None = None) -> dict:
-    """Run wrk once; the figures printed by report.lua."""
+def wrk(url: str, args, duration: str, token: str | None = None, extra: list[str] = ()) -> dict:
+    """Run wrk once (*extra*: more wrk arguments, such as a header); the figures printed by report.lua."""
     command = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{duration}", "--timeout", "10s",
                "-s", str(LUA), url]
     if token:
         command += ["-H", f"Authorization: Bearer {token}"]
+    command += extra
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     line = next((line for line in output.splitlines() if line.startswith("BENCH ")), None)
     if line is None:
