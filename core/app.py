@@ -189,7 +189,7 @@ def _http_message(error: HTTPException) -> messages.Message | None:
                                 code="method_not_allowed")
     if isinstance(error, RequestEntityTooLarge):
         limit = {"limit": round((request.max_content_length or 0) / 2**20, 1)}
-        if request.blueprint == inputs.IMPORT_BLUEPRINT:
+        if inputs.is_upload():
             return messages.Message("The upload is larger than %(limit)s MB; split the file (for example one file "
                                     "per sheet, or the families in parts) and import the parts one after the other",
                                     limit, code="too_large")

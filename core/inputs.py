@@ -29,8 +29,15 @@ from core.messages import Message
 MAX_ID = 2**31 - 1
 #: Nesting deeper than this (objects and arrays) is refused.
 MAX_JSON_DEPTH = 64
-#: The blueprint whose endpoints take uploads up to ``IMPORT_MAX_BYTES``.
+#: The blueprint whose endpoints take uploads up to ``IMPORT_MAX_BYTES``, and the import's web page.
 IMPORT_BLUEPRINT = "imports"
+IMPORT_PAGE = "web.import_upload"
+
+
+def is_upload() -> bool:
+    """Whether the request is a spreadsheet import (API or web page), which may be as large as
+    ``IMPORT_MAX_BYTES``."""
+    return request.blueprint == IMPORT_BLUEPRINT or request.endpoint == IMPORT_PAGE
 
 _FORBIDDEN = re.compile("[\x00\ud800-\udfff]")
 
@@ -116,7 +123,7 @@ def check_request(endpoint=None, values=None) -> None:
     """Refuse a body that is too large (by its Content-Length), and forbidden characters anywhere.
 
     Registered as the app's first URL value preprocessor, so it runs before the tenant is looked up."""
-    if request.blueprint == IMPORT_BLUEPRINT:
+    if is_upload():
         request.max_content_length = current_app.config["IMPORT_MAX_BYTES"]
     limit = request.max_content_length
     if limit is not None and request.content_length is not None and request.content_length > limit:

@@ -116,13 +116,19 @@ def test_no_file_or_not_a_workbook_is_refused_at_once_with_the_report(app, world
     assert jobs(app, world) == before
 
 
-def test_too_large_an_upload_is_413(app, world, client, monkeypatch):
+def test_the_upload_may_be_as_large_as_the_import_limit_and_no_larger(app, world, client, monkeypatch):
+    """The page takes what the import API takes (IMPORT_MAX_BYTES), not the smaller limit of other forms;
+    beyond it, a 413 page that says what to do."""
     logged_in(client, world)
     monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 2000)
-    monkeypatch.setitem(app.config, "IMPORT_MAX_BYTES", 2000)
+    monkeypatch.setitem(app.config, "IMPORT_MAX_BYTES", 8000)
     before = jobs(app, world)
-    assert upload(client, families=b"x" * 5000).status_code == 413
-    assert jobs(app, world) == before
+    larger_than_a_form = upload(client, families=b"x" * 5000)
+    assert larger_than_a_form.status_code != 413
+    too_large = upload(client, families=b"x" * 9000)
+    assert too_large.status_code == 413
+    assert "splits het bestand" in text_of(too_large).lower()
+    assert jobs(app, world) == before + 1  # the first only
 
 
 def test_another_municipalitys_job_is_not_found(app, world, client):

@@ -21,6 +21,7 @@ ERROR_TITLES = {
     "bad_request": _l("The request could not be handled"),
     "internal_server_error": _l("Something went wrong"),
     "request_refused": _l("The request could not be handled"),
+    "too_large": _l("The file is too large"),
 }
 
 ERROR_TEXTS = {
@@ -32,6 +33,7 @@ ERROR_TEXTS = {
     "bad_request": _l("The form may have expired. Reload the page and try again."),
     "internal_server_error": _l("Something went wrong on our side. Try again later."),
     "request_refused": _l("This page cannot handle this request. Go back and try again."),
+    "too_large": _l("The file is larger than allowed. Split it into parts and send them one by one."),
 }
 
 
@@ -53,8 +55,14 @@ def error_title(code: str, status: int) -> str:
     return str(ERROR_TITLES[_known(code, status)])
 
 
+#: Errors whose own message says more than a fixed text could (the limit, and what to do).
+OWN_MESSAGE = {"too_large"}
+
+
 @bp.app_template_global()
-def error_text(code: str, status: int) -> str:
+def error_text(code: str, status: int, message: str | None = None) -> str:
+    if code in OWN_MESSAGE and message:
+        return message
     return str(ERROR_TEXTS[_known(code, status)])
 
 
