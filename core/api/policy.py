@@ -25,7 +25,8 @@ from core.usecases import decisions
 
 blp = Blueprint("policy", __name__, url_prefix="/api/v1", description="Policies and their plugins")
 
-ADMINS = (R.TENANT_ADMIN, R.CONSORTIUM_ADMIN)
+ADMINS = R.POLICY_PREVIEWERS
+READERS = R.POLICY_READERS
 STAFF = (R.COORDINATOR, R.TENANT_ADMIN)
 
 
@@ -137,7 +138,7 @@ def catalogue(enabled: dict) -> list[dict]:
 
 
 @blp.get("/<municipality>/policy")
-@requires(*ADMINS)
+@requires(*READERS)
 @blp.response(200, PolicySchema)
 def get_policy():
     """The policy in force and every installed plugin (installed is not enabled)."""
@@ -167,7 +168,7 @@ def preview_policy(data):
 
 
 @blp.get("/<municipality>/policy/versions")
-@requires(*ADMINS)
+@requires(*READERS)
 @blp.arguments(PageQuerySchema, location="query")
 @blp.response(200, page_of(PolicyVersionSchema))
 def list_versions(query):

@@ -12,3 +12,8 @@ ROLES = (COORDINATOR, TENANT_ADMIN, CONSORTIUM_ADMIN, FUNDER, PLATFORM_ADMIN)
 MUNICIPALITY_ROLES = frozenset({COORDINATOR, TENANT_ADMIN, FUNDER})
 CONSORTIUM_ROLES = frozenset({CONSORTIUM_ADMIN, FUNDER})
 GLOBAL_ROLES = frozenset({PLATFORM_ADMIN})
+
+#: Who may read a municipality's policy and its versions (the coordinators too: it decides their work),
+#: and who may preview a change (saving it is the tenant admin's alone).
+POLICY_READERS = (TENANT_ADMIN, CONSORTIUM_ADMIN, COORDINATOR)
+POLICY_PREVIEWERS = (TENANT_ADMIN, CONSORTIUM_ADMIN)

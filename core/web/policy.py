@@ -37,8 +37,8 @@ from core.programme.models import Family
 from core.web import bp
 from core.web import schema_forms as sf
 
-READERS = (R.TENANT_ADMIN, R.CONSORTIUM_ADMIN, R.COORDINATOR)
-ADMINS = (R.TENANT_ADMIN, R.CONSORTIUM_ADMIN)
+READERS = R.POLICY_READERS
+ADMINS = R.POLICY_PREVIEWERS
 VERSIONS_PER_PAGE = 20
 #: The most families named in each list of the preview (the counts are complete).
 FAMILIES_SHOWN = 100
