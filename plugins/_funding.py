@@ -60,6 +60,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from core.plugin_toolkit import (
     LANGUAGES,
+    N_,
     OUTCOMES,
     AssumptionSource,
     AvoidedCosts,
@@ -149,7 +150,7 @@ class FundSchema(Schema):
     @validates_schema
     def one_of_percentage_or_amount(self, data, **kwargs):
         if (data.get("percentage") is None) == (data.get("amount") is None):
-            raise ValidationError("give either a percentage or a fixed amount", field_name="percentage")
+            raise ValidationError(N_("give either a percentage or a fixed amount"), field_name="percentage")
 
 
 class SourceSchema(Schema):
@@ -180,11 +181,11 @@ class SourceField(fields.Field):
             if text in FORMER_DEFAULT_SOURCES:
                 return None
             if not 1 <= len(text) <= 1000:
-                raise ValidationError("give a description of 1 to 1000 characters, a source object, or null")
+                raise ValidationError(N_("give a description of 1 to 1000 characters, a source object, or null"))
             return {"description": text}
         if isinstance(value, dict):
             return SourceSchema().load(value)
-        raise ValidationError("give a source as an object with title, publisher, year, url and kind, or null")
+        raise ValidationError(N_("give a source as an object with title, publisher, year, url and kind, or null"))
 
     def _serialize(self, value, attr, obj, **kwargs):
         if value is None:
@@ -227,9 +228,9 @@ class FundingConfig(Schema):
         funds = data.get("funds") or []
         names = [fund["name"] for fund in funds]
         if len(set(names)) != len(names):
-            raise ValidationError("each fund needs a name of its own", field_name="funds")
+            raise ValidationError(N_("each fund needs a name of its own"), field_name="funds")
         if sum(fund["percentage"] or 0 for fund in funds) > 100:
-            raise ValidationError("the funds' percentages add up to more than 100", field_name="funds")
+            raise ValidationError(N_("the funds' percentages add up to more than 100"), field_name="funds")
 
     @validates_schema
     def share_within_its_range(self, data, **kwargs):
@@ -237,9 +238,9 @@ class FundingConfig(Schema):
         if None in (low, share, high):
             return
         if low > share:
-            raise ValidationError("the low end may not exceed the expected share", field_name="placement_share_low")
+            raise ValidationError(N_("the low end may not exceed the expected share"), field_name="placement_share_low")
         if share > high:
-            raise ValidationError("the high end may not be below the expected share",
+            raise ValidationError(N_("the high end may not be below the expected share"),
                                   field_name="placement_share_high")
 
 

@@ -22,7 +22,7 @@ from decimal import Decimal
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from core.plugin_toolkit import CostLine
+from core.plugin_toolkit import N_, CostLine
 from plugins._funding import ZERO, FundingConfig, FundingModel, calendar_years, cents, money_field
 
 DATES = validate.Range(min=date(2000, 1, 1), max=date(2100, 12, 31))
@@ -52,7 +52,7 @@ class LumpSumFunding(FundingModel):
         @validates_schema
         def ends_after_it_starts(self, data, **kwargs):
             if data.get("starts_on") and data.get("ends_on") and data["ends_on"] < data["starts_on"]:
-                raise ValidationError("the subsidy cannot end before it starts", field_name="ends_on")
+                raise ValidationError(N_("the subsidy cannot end before it starts"), field_name="ends_on")
 
     def cost_lines(self, activity):
         amount, ends = self.config["amount_per_year"], self.config["ends_on"]

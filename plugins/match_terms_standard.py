@@ -7,7 +7,7 @@ outside these (naming the term).
 """
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from core.plugin_toolkit import FREQUENCIES, MatchTerms, hookimpl
+from core.plugin_toolkit import FREQUENCIES, N_, MatchTerms, hookimpl
 from plugins._common import BuiltinPlugin
 
 
@@ -38,10 +38,10 @@ class StandardTerms(BuiltinPlugin):
         @validates_schema
         def _consistent(self, data, **kwargs):
             if not data["duration_months_min"] <= data["duration_months_default"] <= data["duration_months_max"]:
-                raise ValidationError("The default duration must lie between the shortest and the longest.",
+                raise ValidationError(N_("The default duration must lie between the shortest and the longest."),
                                       "duration_months_default")
             if data["hours_per_session_default"] > data["hours_per_session_max"]:
-                raise ValidationError("The default hours must not exceed the most hours a session may take.",
+                raise ValidationError(N_("The default hours must not exceed the most hours a session may take."),
                                       "hours_per_session_default")
 
     @hookimpl

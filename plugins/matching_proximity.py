@@ -19,7 +19,7 @@ import re
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from core.plugin_toolkit import great_circle_km, hookimpl
+from core.plugin_toolkit import Message, great_circle_km, hookimpl
 from plugins._common import BuiltinPlugin
 from plugins._matching import component, score_field, weight_field
 
@@ -61,8 +61,10 @@ class Proximity(BuiltinPlugin):
 
         @validates_schema
         def _far_beyond_near(self, data, **kwargs):
-            if data["far_km"] <= data["near_km"]:
-                raise ValidationError({"far_km": [f"must be more than near_km ({data['near_km']:g})"]})
+            if data["far_km"] <= data["near_km"]:  # a text of this plugin's catalogue, the distance a parameter
+                raise ValidationError({"far_km": [Message(
+                    "Must be more than the distance counted as close by (%(near_km)s km).",
+                    {"near_km": data["near_km"]}, domain=Proximity.name)]})
 
     @hookimpl
     def koppel_match_score(self, requesting, supporting, today):

@@ -69,7 +69,7 @@ TERM_TEXTS = {
 
 _WORD = re.compile(r"[\w'’-]+")
 _SENTENCE_END = re.compile(r"[.;:!?\n]")
-_NOT_BLANK = validate.Regexp(r"\s*\S", error="may not be blank")
+_NOT_BLANK = validate.Regexp(r"\s*\S", error=N_("may not be blank"))
 
 
 class _Mention:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
-from core.plugin_toolkit import Instrument, Question, hookimpl
+from core.plugin_toolkit import N_, Instrument, Question, hookimpl
 from plugins._common import BuiltinPlugin
 
 _SATISFIED = {"nl": ["Zeer ontevreden", "Zeer tevreden"], "en": ["Very dissatisfied", "Very satisfied"]}
@@ -83,7 +83,7 @@ class SatisfactionQuestions(BuiltinPlugin):
         @validates("extra_questions")
         def _no_repeats(self, value, **kwargs):
             if len(set(value)) != len(value):
-                raise ValidationError("names a question more than once")
+                raise ValidationError(N_("names a question more than once"))
 
     @hookimpl
     def koppel_outcome_instrument(self):

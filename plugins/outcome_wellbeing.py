@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
-from core.plugin_toolkit import WELLBEING_SCALES, Instrument, Question, hookimpl
+from core.plugin_toolkit import N_, WELLBEING_SCALES, Instrument, Question, hookimpl
 from plugins._common import BuiltinPlugin
 
 QUESTIONS = {
@@ -72,7 +72,7 @@ class WellbeingScales(BuiltinPlugin):
         @validates("scales")
         def _no_repeats(self, value, **kwargs):
             if len(set(value)) != len(value):
-                raise ValidationError("names a scale more than once")
+                raise ValidationError(N_("names a scale more than once"))
 
     @hookimpl
     def koppel_outcome_instrument(self):

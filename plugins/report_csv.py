@@ -36,6 +36,7 @@ import io
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
+from core.plugin_toolkit import N_
 from plugins._report import ReportFormat, defuse_formula, is_finite, is_number, plain_number, text
 
 DIALECTS = {
@@ -65,7 +66,8 @@ class CsvReport(ReportFormat):
         dialect = fields.String(load_default="nl", validate=validate.OneOf(list(DIALECTS)),
                                 metadata={"description": "nl (Dutch Excel) or international; the format csv"})
         delimiter = fields.String(load_default=None, allow_none=True, validate=[
-            validate.Length(equal=1), validate.NoneOf(['"', "'", "\r", "\n"], error="cannot be a quote or line break")],
+            validate.Length(equal=1),
+            validate.NoneOf(['"', "'", "\r", "\n"], error=N_("cannot be a quote or line break"))],
             metadata={"description": "the character between cells; null: the dialect's"})
         decimal_separator = fields.String(load_default=None, allow_none=True, validate=validate.OneOf([",", "."]),
                                           metadata={"description": "the decimal separator; null: the dialect's"})
@@ -79,7 +81,7 @@ class CsvReport(ReportFormat):
             dialect = DIALECTS.get(data.get("dialect"), DIALECTS["nl"])
             delimiter = data.get("delimiter") or dialect["delimiter"]
             if delimiter == (data.get("decimal_separator") or dialect["decimal_separator"]):
-                raise ValidationError("must differ from the delimiter", field_name="decimal_separator")
+                raise ValidationError(N_("must differ from the delimiter"), field_name="decimal_separator")
 
     def settings(self, media_format: str) -> dict:
         """The delimiter, decimal separator and byte order mark for *media_format*."""

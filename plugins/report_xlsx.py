@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 
 from marshmallow import fields, validate
 
-from core.plugin_toolkit import Suppressed
+from core.plugin_toolkit import N_, Suppressed
 from plugins._report import ReportFormat, is_finite, is_number, text
 
 MAX_SHEET_NAME = 31
@@ -100,7 +100,7 @@ class XlsxReport(ReportFormat):
 
     class Config(ReportFormat.Config):
         header_fill = fields.String(load_default="D9E1F2", validate=validate.Regexp(
-            r"^[0-9A-Fa-f]{6}$", error="give a colour as six hexadecimal digits, e.g. D9E1F2"),
+            r"^[0-9A-Fa-f]{6}$", error=N_("give a colour as six hexadecimal digits, e.g. D9E1F2")),
             metadata={"description": "background colour of the header row (RGB hex)"})
         charts = fields.Boolean(load_default=True, metadata={"description": "add each section's chart"})
 

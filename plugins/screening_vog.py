@@ -10,7 +10,7 @@ the order recorded (``facts`` has each adult's age, date and status).
 """
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from core.plugin_toolkit import SUPPORTING, hookimpl, months_before
+from core.plugin_toolkit import N_, SUPPORTING, hookimpl, months_before
 from plugins._common import BuiltinPlugin
 from plugins._screening import finding, iso, whole_years
 
@@ -38,7 +38,7 @@ class VogCheck(BuiltinPlugin):
         @validates_schema
         def _some_validity(self, data, **kwargs):
             if data["max_age_years"] == 0 and data["max_age_months"] == 0:
-                raise ValidationError("A VOG must stay valid for at least one month.", "max_age_months")
+                raise ValidationError(N_("A VOG must stay valid for at least one month."), "max_age_months")
 
     @hookimpl
     def koppel_screening(self, family, today):

@@ -148,13 +148,14 @@ CHOICE_LABELS = {
 #: Marshmallow's own messages (as it formats them) and the same in Koppel's catalogue, to translate.
 #: Plugins' own messages are looked up in the plugin's catalogue.
 _MARSHMALLOW = [
+    # the most specific first: "{max}" would also take "or equal to {max}"
     ("Must be greater than or equal to {min} and less than or equal to {max}.",
      N_("Must be at least %(min)s and at most %(max)s.")),
-    ("Must be greater than {min} and less than {max}.", N_("Must be more than %(min)s and less than %(max)s.")),
     ("Must be greater than or equal to {min} and less than {max}.",
      N_("Must be at least %(min)s and less than %(max)s.")),
     ("Must be greater than {min} and less than or equal to {max}.",
      N_("Must be more than %(min)s and at most %(max)s.")),
+    ("Must be greater than {min} and less than {max}.", N_("Must be more than %(min)s and less than %(max)s.")),
     ("Must be greater than or equal to {min}.", N_("Must be at least %(min)s.")),
     ("Must be greater than {min}.", N_("Must be more than %(min)s.")),
     ("Must be less than or equal to {max}.", N_("Must be at most %(max)s.")),
