@@ -143,6 +143,8 @@ def demo_command(host, port):
         upgrade()
         rows = seed()
     server = make_server(host, port, app, threaded=True)
+    if not app.config["PUBLIC_URL"]:  # the links in mails (invitations, password resets, exports) lead here
+        os.environ["PUBLIC_URL"] = app.config["PUBLIC_URL"] = _url(host, server.port).rstrip("/")
     background = Background(koppel_env)
     try:
         background.start()

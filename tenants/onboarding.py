@@ -24,7 +24,8 @@ SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 #: Slugs that name routes of the platform itself and so cannot name a tenant.
 RESERVED_SLUGS = frozenset(
     {"api", "static", "login", "logout", "healthz", "readyz", "language", "consortia", "me",
-     "docs", "openapi.json", "admin", "platform", "account", "public", "favicon.ico"}
+     "docs", "openapi.json", "admin", "platform", "account", "public", "favicon.ico",
+     "privacy", "accessibility", "funder", "regio", "invitation", "password-forgot", "password-reset"}
 )
 
 

@@ -58,7 +58,7 @@ def _routes():
 STATIC_FILES = {"static": {"filename": "koppel.css"}}
 
 #: URL variables that are not ``<table>_id`` nor a slug above.
-STATIC = {"year": 2026, "filename": "swagger-ui.css"}
+STATIC = {"year": 2026, "filename": "swagger-ui.css", "token": "x"}
 
 
 def _object_id(conn, table: str, tenant_slug: str, chosen: dict) -> int:

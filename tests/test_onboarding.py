@@ -219,3 +219,14 @@ def test_token_create_prints_once_and_revoke_stops_it(app, client, world):
 def test_token_create_refuses_a_role_outside_its_scope(app, world):
     result = _cli(app, "token", "create", "--name", "x", "--role", "consortium_admin", "--municipality", "aalten")
     assert result.exit_code == 1 and "consortium_admin cannot be given to a token for a municipality" in result.output
+
+
+def test_no_municipality_can_take_the_first_part_of_a_platform_page():
+    """A slug equal to the first part of a page's path (``/login``, ``/funder/``) would hide that municipality
+    behind the page, or the page behind it: every such first part is reserved."""
+    from tests.conftest import make_app
+
+    app = make_app("sqlite", None, SQLALCHEMY_DATABASE_URI="sqlite://")
+    first_parts = {rule.rule.strip("/").split("/")[0] for rule in app.url_map.iter_rules()}
+    fixed = {part for part in first_parts if part and "<" not in part}
+    assert fixed <= onboarding.RESERVED_SLUGS, sorted(fixed - onboarding.RESERVED_SLUGS)

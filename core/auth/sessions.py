@@ -36,6 +36,20 @@ def start(user: User) -> None:
     login_user(user)
 
 
+def current_digest() -> str | None:
+    """The stored hash of this request's session id (to keep this session when ending a user's others)."""
+    sid = session.get("sid")
+    return _digest(sid) if sid else None
+
+
+def end_all(user: User, keep: str | None = None) -> int:
+    """End every session of *user* at once (but the one whose hash is *keep*); the caller commits."""
+    statement = delete(UserSession).where(UserSession.user_id == user.id)
+    if keep:
+        statement = statement.where(UserSession.sid_hash != keep)
+    return db.session.execute(statement.execution_options(synchronize_session=False)).rowcount or 0
+
+
 def end() -> None:
     sid = session.get("sid")
     if sid:

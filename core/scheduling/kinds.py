@@ -5,3 +5,4 @@ from core.scheduling import digest, referrer  # noqa: F401
 from core.scheduling import review  # noqa: F401
 from core.scheduling import imports  # noqa: F401
 from core.scheduling import exports  # noqa: F401
+from core.usecases import users  # noqa: F401  (invitation and password-reset mails)
