@@ -150,3 +150,23 @@ def test_the_form_is_in_english_after_the_language_switch(client, world):
     client.post("/language", data={"lang": "en", "next": "/aalten/register"})
     page = client.get("/aalten/register").get_data(as_text=True)
     assert "Sign up in Aalten" in page and "I am looking for help for my family" in page
+
+
+def test_a_registration_notifies_the_coordinators_of_that_municipality_only(app, world, client):
+    """The form's submission reaches the municipality's coordinators (a notification each), nobody else's."""
+    from core.auth.models import User
+    from core.scheduling.models import Notification
+
+    with app.app_context(), cross_tenant_scope("platform-maintenance"):
+        before = db.session.scalar(select(func.count()).select_from(Notification).where(Notification.kind == "registration"))
+    response = client.post("/aalten/register", data=GOOD)
+    assert response.status_code == 302
+    with app.app_context(), cross_tenant_scope("platform-maintenance"):
+        rows = db.session.execute(select(Notification.tenant_id, Notification.user_id, Notification.subject_type)
+                                  .where(Notification.kind == "registration")).all()
+        coordinators = {u.id for u in db.session.scalars(select(User).where(User.email.in_(
+            [world.users["coordinator"], world.users["person"], world.users["person2"]])))}
+    assert before == 0
+    assert {r.tenant_id for r in rows} == {world.ids["aalten"]}
+    assert {r.user_id for r in rows} == coordinators
+    assert {r.subject_type for r in rows} == {"family"}

@@ -2,8 +2,8 @@
 from flask import g
 from sqlalchemy import select
 
-from core import audit
 from core.api.common import Blueprint, PageQuerySchema, page, page_of
+from core.usecases import onboarding as onboarding_cases
 from core.api.schemas import MunicipalitySchema
 from core.auth import roles as R
 from core.auth.access import CONSORTIUM, requires
@@ -30,8 +30,6 @@ def list_members(query):
 @blp.response(201, MunicipalitySchema)
 def onboard(data):
     """Onboard a municipality into the consortium (CBS code GM + 4 digits, unique slug)."""
-    municipality = onboarding.add_municipality(g.consortium, **data)
-    audit.record("municipality.onboard", object_type="municipality", object_id=municipality.id,
-                 tenant_id=municipality.id, detail={"consortium": g.consortium.slug, "cbs_code": municipality.cbs_code})
+    municipality = onboarding_cases.onboard(g.consortium, data)
     db.session.commit()
     return municipality

@@ -14,14 +14,14 @@ from functools import cached_property
 
 from flask import current_app
 from marshmallow import ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core import audit
 from core.errors import Conflict
 from core.extensions import db
 from core.policy import manager
 from core.policy.models import PolicyTemplate, PolicyVersion
-from tenants.context import tenant_scope
+from tenants.context import cross_tenant_scope, tenant_scope
 
 #: Kinds of which a policy may enable at most one plugin.
 SINGLE_KINDS = ("funding", "evaluation_plan", "match_terms", "programme_review")
@@ -168,7 +168,23 @@ def start_from_template(municipality) -> PolicyVersion | None:
 
 
 def deviations(consortium_id: int, member_ids: list[int]) -> dict[int, dict]:
-    """How each member's current policy differs from the consortium's template."""
+    """How each member's current policy differs from the consortium's template (one statement for all the
+    members' policies)."""
     row = template(consortium_id)
     base = row.plugins if row else {}
-    return {member_id: diff(base, current(member_id).plugins) for member_id in member_ids}
+    policies = _current_plugins(member_ids)
+    return {member_id: diff(base, policies.get(member_id, {})) for member_id in member_ids}
+
+
+def _current_plugins(member_ids: list[int]) -> dict[int, dict]:
+    """Each municipality's newest policy (its plugins), in one statement across them."""
+    if not member_ids:
+        return {}
+    newest = (select(PolicyVersion.tenant_id, func.max(PolicyVersion.version).label("version"))
+              .where(PolicyVersion.tenant_id.in_(member_ids)).group_by(PolicyVersion.tenant_id).subquery())
+    with cross_tenant_scope("consortium-aggregation"):
+        rows = db.session.execute(
+            select(PolicyVersion.tenant_id, PolicyVersion.plugins)
+            .join(newest, (newest.c.tenant_id == PolicyVersion.tenant_id) & (newest.c.version == PolicyVersion.version))
+        ).all()
+    return dict(rows)

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from core import audit
+from core import audit, notifications
+from core.labels import N_
 from core.lookup import get_child_or_404, get_or_404
+from core.messages import Message
 from core.programme import consent, contacts, families
 from core.programme import vocabulary as V
 from core.programme.models import Consent, Family, Member
@@ -63,7 +65,17 @@ def register_from_form(data: dict) -> Family:
         "members": [dict(m) for m in data["members"]],
     }, consents=(("processing", data["consent_wording_version"], date.today()),))
     audit.record("registration.create", object_type="family", object_id=family.id, actor="public form")
+    message = Message(REGISTERED_BY_FORM[family.kind], {"id": family.id}, code="registration")
+    notifications.notify(notifications.staff(family.tenant_id), "registration", f"registration:{family.id}", message,
+                         subject_type="family", subject_id=family.id)
     return family
+
+
+#: What the coordinators of the municipality read when a family registers through the public form.
+REGISTERED_BY_FORM = {
+    V.REQUESTING: N_("A family asks for support through the registration form (family %(id)s)."),
+    V.SUPPORTING: N_("A family offers support through the registration form (family %(id)s)."),
+}
 
 
 def read(family_id: int, part: str | None = None) -> Family:

@@ -24,20 +24,18 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from marshmallow import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import select
 from wtforms import EmailField, HiddenField, StringField
 from wtforms.validators import Length
 
-from core import audit
 from core.auth import roles as R
 from core.auth.access import CONSORTIUM, current_principal, requires
 from core.extensions import db
 from core.messages import Message, render
 from core.policy import manager, service
-from core.policy.models import PolicyVersion
 from core.programme import kpis
 from core.scheduling.models import EarlyWarning
-from core.usecases import users
+from core.usecases import onboarding as onboarding_cases
 from core.web import bp
 from core.web.forms import Refused, attempt
 from core.web.platform import plugin_kind_label
@@ -52,20 +50,6 @@ WARNING_MONTHS = 2
 
 
 # ----------------------------------------------------------------------------- the members side by side
-
-def _latest_policies(member_ids: list[int]) -> dict[int, dict]:
-    """Each member's newest policy (plugins), in one statement across the members."""
-    if not member_ids:
-        return {}
-    newest = (select(PolicyVersion.tenant_id, func.max(PolicyVersion.version).label("version"))
-              .where(PolicyVersion.tenant_id.in_(member_ids)).group_by(PolicyVersion.tenant_id).subquery())
-    with cross_tenant_scope("consortium-aggregation"):
-        rows = db.session.execute(
-            select(PolicyVersion.tenant_id, PolicyVersion.plugins)
-            .join(newest, (newest.c.tenant_id == PolicyVersion.tenant_id) & (newest.c.version == PolicyVersion.version))
-        ).all()
-    return {tenant_id: plugins for tenant_id, plugins in rows}
-
 
 def _warnings(member_ids: list[int], today: date) -> dict[int, list[EarlyWarning]]:
     """The members' early warnings of the last reviewed months, newest month first, in one statement."""
@@ -141,9 +125,7 @@ def region():
         table = [(label, [_shown(read(by_member[m.id])) for m in members], _shown(read(figures.total)))
                  for label, read in FIGURES]
     template = service.template(consortium.id)
-    base = template.plugins if template else {}
-    policies = _latest_policies(ids)
-    deviations = {i: _titled(service.diff(base, policies.get(i, {}))) for i in ids}
+    deviations = {i: _titled(change) for i, change in service.deviations(consortium.id, ids).items()}
     warnings = {i: [(w.period, render(Message.from_dict(w.message))) for w in found]
                 for i, found in _warnings(ids, today).items()}
     principal = current_principal()
@@ -208,16 +190,6 @@ def check_municipality(values: dict) -> tuple[dict, dict]:
         if other is not None:
             errors[field] = [str(message) % {"value": data[field], "name": other}]
     return data, errors
-
-
-def onboard(consortium, values: dict, admin_email: str, admin_name: str, invited_by=None) -> Municipality:
-    """Onboard a municipality into *consortium* with its start policy (the template) and invite its first tenant
-    admin; audited as the API's onboarding is. The caller commits (everything or nothing)."""
-    municipality = onboarding.add_municipality(consortium, **values)
-    audit.record("municipality.onboard", object_type="municipality", object_id=municipality.id,
-                 tenant_id=municipality.id, detail={"consortium": consortium.slug, "cbs_code": municipality.cbs_code})
-    users.invite(admin_email, admin_name, R.TENANT_ADMIN, municipality=municipality, invited_by=invited_by)
-    return municipality
 
 
 def _state() -> dict:
@@ -285,8 +257,9 @@ def region_onboard():
             return redirect(url_for("web.region_onboard"))
         if form.validate_on_submit():
             try:
-                municipality = attempt(form, onboard, g.consortium, dict(state["municipality"]), form.email.data or "",
-                                       form.name.data or "", invited_by=current_user._get_current_object())
+                municipality = attempt(form, onboarding_cases.onboard, g.consortium, dict(state["municipality"]),
+                                       admin_email=form.email.data or "", admin_name=form.name.data or "",
+                                       invited_by=current_user._get_current_object())
             except Refused:
                 for field in form:  # the use case's plain messages, in the reader's language where catalogued
                     field.errors = [_(str(text)) for text in field.errors]
