@@ -116,6 +116,13 @@ def install(session_class: type[Session]) -> None:
         _sync_database_scope(state.session)
         if scope.tenant_id is None or state.is_column_load or state.is_relationship_load:
             return  # cross-tenant, or criteria already carried by the parent query
+        if not state.is_orm_statement and _statement_touches_tenant_tables(state.statement):
+            # e.g. select(cast(extract("year", Match.trial_on), Integer)): the expressions hide the entity, so the
+            # statement is Core's and the criteria below would not reach the table (only row-level security would)
+            raise TenantContextError(
+                "the tenant criteria cannot reach this statement: it reads a tenant-owned table through "
+                "expressions only; name the entity, e.g. .select_from(Model) or func.count(Model.id)"
+            )
         state.statement = state.statement.options(_tenant_criteria(scope.tenant_id))
 
     @event.listens_for(session_class, "before_flush")

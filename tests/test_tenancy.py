@@ -255,3 +255,20 @@ def test_the_audit_log_is_append_only_for_the_app(app, events, statement):
         with pytest.raises(DBAPIError, match="permission denied"):
             db.session.execute(text(statement))
         db.session.rollback()
+
+
+def test_a_statement_that_hides_its_entity_in_expressions_fails_closed(app, events):
+    """``select(cast(extract(...)))`` over a tenant table carries no ORM entity, so the tenant criteria cannot
+    reach it (row-level security alone would filter it, and SQLite has none): refused, not answered for
+    every tenant. Naming the entity (``select_from``) lets the criteria in."""
+    from sqlalchemy import Integer, cast, extract
+
+    year = cast(extract("year", AuditEvent.at), Integer)
+    with app.app_context(), tenant_scope(events["aalten"]):
+        with pytest.raises(TenantContextError):
+            db.session.execute(select(year, func.count()).group_by(year)).all()
+        # a column of the entity anywhere in the statement brings the criteria along
+        assert db.session.execute(select(func.count()).where(year > 2000, AuditEvent.action == "test.event")).scalar() == 3
+        counted = db.session.execute(select(year, func.count()).select_from(AuditEvent)
+                                     .where(AuditEvent.action == "test.event").group_by(year)).all()
+        assert [n for _, n in counted] == [3]
