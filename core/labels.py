@@ -76,6 +76,8 @@ LABELS: dict[str, dict[str, str]] = {
     "day_part": {"morning": N_("morning"), "afternoon": N_("afternoon"), "evening": N_("evening")},
     "frequency": {"weekly": N_("every week"), "fortnightly": N_("every two weeks"), "monthly": N_("every month")},
     "member_role": {"adult": N_("adult"), "child": N_("child")},
+    "contact_kind": {"visit": N_("home visit"), "phone": N_("phone call"), "email": N_("e-mail"),
+                     "meeting": N_("meeting"), "support_session": N_("support session")},
     "evaluation_kind": {"trial_end": N_("end of the trial period"), "periodic": N_("periodic"),
                         "extension_decision": N_("extension decision"), "end": N_("end")},
     "object": {

@@ -56,14 +56,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-#: Kinds of contact (core/labels.py has no vocabulary for them).
-CONTACT_KINDS = {"visit": _l("home visit"), "phone": _l("phone call"), "email": _l("e-mail"),
-                 "meeting": _l("meeting"), "support_session": _l("support session")}
-
-
 def _vocab(vocabulary: str, codes) -> list[tuple[str, str]]:
-    if vocabulary == "contact_kind":
-        return [(code, str(CONTACT_KINDS.get(code, code))) for code in codes]
     return [(code, label(vocabulary, code)) for code in codes]
 
 
@@ -73,12 +66,6 @@ def euro(amount) -> str:
     from flask_babel import format_currency
 
     return format_currency(amount, "EUR")
-
-
-@bp.app_template_global()
-def contact_kind(code: str) -> str:
-    """A kind of contact in the reader's language."""
-    return str(CONTACT_KINDS.get(code, code))
 
 
 def _version_matches(form) -> object:

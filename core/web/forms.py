@@ -63,7 +63,10 @@ def show_errors(form: FlaskForm, error: Exception, fields: dict[str, str] | None
     field where the names differ), the rest at the top of the form."""
     fields = fields or {}
     if isinstance(error, ValidationError):
+        from core.web.schema_forms import translate  # marshmallow's own messages, in the reader's language
+
         for path, texts in _flatten(render_all(error.messages)):
+            texts = [translate(text) for text in texts]
             name = fields.get(path, path.split(".")[0])
             field = form._fields.get(name) if name not in ("", "_schema") else None
             if field is not None and field.type != "CSRFTokenField":

@@ -48,8 +48,6 @@ SUGGESTIONS = 10
 CHOICES_LIMIT = 500
 
 #: Words for coded values that core/labels.py has no vocabulary for.
-CONTACT_KINDS = {"visit": _l("home visit"), "phone": _l("phone call"), "email": _l("e-mail"),
-                 "meeting": _l("meeting"), "support_session": _l("support session (volunteer hours)")}
 WELLBEING = {"parenting": _l("Parenting"), "parent_wellbeing": _l("The parent's wellbeing"),
              "children_wellbeing": _l("The children's wellbeing"), "family_management": _l("Family life")}
 
@@ -310,7 +308,7 @@ def _choices(form, terms) -> None:
         form.end_reason.choices = [("", _("Choose a reason"))] + [(r, _vocab("end_reason", r)) for r in V.END_REASONS]
         form.outcome.choices = [(o, _vocab("outcome", o)) for o in V.OUTCOMES]
     if isinstance(form, ContactForm):
-        form.kind.choices = [(k, str(label)) for k, label in CONTACT_KINDS.items()]
+        form.kind.choices = [(k, _vocab("contact_kind", k)) for k in V.CONTACT_KINDS]
 
 
 def _make_form(action: str, match: Match, terms, formdata=None):
@@ -388,7 +386,7 @@ def _render_match(match_id: int, failed: tuple[str, FlaskForm] | None = None):
     return render_template(
         "matches/match.html", match=match, forms=forms, steps=STEPS, failed_form=failed_form, terms=terms,
         evaluations=[(e, _status_of_evaluation(e, today)) for e in evaluations], contacts=contacts,
-        volunteer_hours=minutes / 60, chart=chart, blockers=blockers, contact_kinds=CONTACT_KINDS,
+        volunteer_hours=minutes / 60, chart=chart, blockers=blockers,
     ), status_of(failed_form)
 
 
