@@ -168,7 +168,9 @@ def _in_consortium() -> tuple[Scope, Viewer]:
     return Scope(consortium_id=g.consortium.id), Viewer(principal.user_id, admin)
 
 
-def _file(run: ExportRun, viewer: Viewer) -> Response:
+def file_response(run: ExportRun, viewer: Viewer) -> Response:
+    """The stored file as an attachment, byte for byte as made, with its checksum; the download is audited
+    (and committed). The funder portal's downloads answer the same."""
     found = runs.download(run, viewer)
     db.session.commit()
     digest = base64.b64encode(bytes.fromhex(found.sha256)).decode()
@@ -281,7 +283,7 @@ def get_run(export_run_id):
 def download_run(export_run_id):
     """The stored file, byte for byte as made and delivered; audited."""
     scope, viewer = _in_municipality()
-    return _file(runs.get(scope, export_run_id, viewer), viewer)
+    return file_response(runs.get(scope, export_run_id, viewer), viewer)
 
 
 @blp.post("/<municipality>/exports/<int:export_run_id>/regenerate")
@@ -372,7 +374,7 @@ def get_consortium_run(export_run_id):
 def download_consortium_run(export_run_id):
     """The stored file, byte for byte as made and delivered; audited."""
     scope, viewer = _in_consortium()
-    return _file(runs.get(scope, export_run_id, viewer), viewer)
+    return file_response(runs.get(scope, export_run_id, viewer), viewer)
 
 
 @blp.post("/consortia/<consortium>/exports/<int:export_run_id>/regenerate")

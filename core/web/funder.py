@@ -12,9 +12,8 @@ funder role there and (for a municipality) checks that the run is one of its row
 """
 from __future__ import annotations
 
-import base64
 
-from flask import Response, g, render_template
+from flask import g, render_template
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -25,22 +24,13 @@ from core.exports.access import Scope, Viewer
 from core.exports.models import ExportRun, ExportSchedule
 from core.extensions import db
 from core.types import utcnow
+from core.api.exports import file_response
 from core.web import bp
 
 
 #: How a schedule's period and channel read.
 PERIODS = {"month": _l("a month"), "quarter": _l("a quarter"), "year": _l("a year")}
 CHANNELS = {"download": _l("download here"), "email": _l("by e-mail"), "webhook": _l("sent to your system (webhook)")}
-
-
-def _file(run: ExportRun, viewer: Viewer) -> Response:
-    """The stored file as an attachment, byte for byte as made; the download is audited (and committed)."""
-    found = runs.download(run, viewer)
-    db.session.commit()
-    digest = base64.b64encode(bytes.fromhex(found.sha256)).decode()
-    return Response(found.content, content_type=found.media_type, headers={
-        "Content-Disposition": f'attachment; filename="{found.file_name}"', "ETag": f'"{found.sha256}"',
-        "Digest": f"sha-256={digest}"})
 
 
 def _next_run(schedule: ExportSchedule):
@@ -75,7 +65,7 @@ def funder_download(export_run_id):
     """A stored export file of this municipality that was made for this funder (404 for anyone else's)."""
     viewer = Viewer(current_user.id, admin=False)
     run = runs.get(Scope(tenant_id=g.tenant.id), export_run_id, viewer)
-    return _file(run, viewer)
+    return file_response(run, viewer)
 
 
 @bp.get("/regio/<consortium>/funder/exports/<int:export_run_id>")
@@ -86,4 +76,4 @@ def funder_consortium_download(export_run_id):
     scope = Scope(consortium_id=g.consortium.id)
     with scope.entered():
         run = runs.get(scope, export_run_id, viewer)
-    return _file(run, viewer)
+    return file_response(run, viewer)
