@@ -8,6 +8,8 @@ when it is not, the tests error, they do not skip.
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
 from dataclasses import dataclass, field
 
 import pytest
@@ -43,6 +45,10 @@ PG_OWNER_URL = _own_database(os.environ.get(
     "KOPPEL_TEST_MIGRATION_DATABASE_URL", "postgresql+psycopg://koppel_owner:koppel_owner@127.0.0.1:5432/koppel_test"))
 PG_ADMIN_URL = os.environ.get("KOPPEL_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("KOPPEL_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+#: The embedded broker of this test process: a file of its own, so that xdist workers never take (or drain)
+#: each other's task messages.
+BROKER_URL = f"sqla+sqlite:///{Path(tempfile.gettempdir()) / f'koppel-test-broker-{WORKER or os.getpid()}.sqlite3'}"
 
 PASSWORD = "correct horse battery staple 42"
 _PASSWORD_HASH = passwords.hash_password(PASSWORD)
@@ -89,7 +95,7 @@ def make_app(backend: str, tmp_path_factory, **overrides):
     else:
         path = tmp_path_factory.mktemp("sqlite") / "koppel.sqlite3"
         urls = {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"}
-    settings = {"KOPPEL_ENV": "testing", "WTF_CSRF_ENABLED": False, "REGISTRATION_LIMIT_PER_IP": "10000 per hour",
+    settings = {"KOPPEL_ENV": "testing", "WTF_CSRF_ENABLED": False, "CELERY_BROKER_URL": BROKER_URL, "REGISTRATION_LIMIT_PER_IP": "10000 per hour",
                 "REGISTRATION_LIMIT_PER_MUNICIPALITY": "10000 per day", "AUTH_CACHE_SECONDS": 0}
     return create_app({**settings, **urls, **overrides})
 

@@ -137,7 +137,7 @@ def test_the_account_pages_and_an_own_token_shown_once(page, world):
 def test_the_admin_pages_tokens_targets_and_scheduled_work(page, world):
     log_in(page, world.users[R.TENANT_ADMIN])
     page.goto("/aalten/admin/tokens")
-    expect(page.get_by_role("heading", level=1)).to_have_text("API-sleutels")
+    expect(page.get_by_role("heading", level=1)).to_have_text("API-tokens")
     page.get_by_label("Naam van het token").fill("rapportage")
     page.get_by_label("coördinator", exact=True).check()
     page.get_by_role("button", name="Token maken").click()

@@ -306,9 +306,12 @@ def _enqueue_after_commit(session) -> None:
         log.warning("account mail not enqueued (%s); the dispatcher sends it", type(error).__name__)
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget_after_rollback(session) -> None:
-    session.info.pop(_AFTER_COMMIT, None)
+@event.listens_for(Session, "after_transaction_end")
+def _forget_when_not_committed(session, transaction) -> None:
+    """A transaction that ends without its commit (rolled back, or the session closed) sends nothing; after a
+    commit, ``_enqueue_after_commit`` has already taken the tickets."""
+    if transaction.parent is None:
+        session.info.pop(_AFTER_COMMIT, None)
 
 
 def _link(endpoint: str, token: str) -> str:
