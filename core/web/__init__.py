@@ -8,6 +8,6 @@ from flask import Blueprint
 bp = Blueprint("web", __name__)
 
 from core.web import (  # noqa: E402,F401  (register the views)
-    account, admin, evaluations, families, funder, imports, labels, matches, nav, notifications, pages, platform,
+    account, admin, charts, evaluations, families, funder, imports, labels, matches, nav, notifications, pages, platform,
     policy, region, registration, statements,
 )
