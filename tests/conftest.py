@@ -138,8 +138,11 @@ def _truncate(app) -> None:
 @pytest.fixture
 def app(_migrated_app):
     """The app on a clean database of the current backend."""
+    from core.policy import facts
+
     with _migrated_app.app_context():
         _truncate(_migrated_app)
+    facts.forget()  # the ids and versions start again: a family's cached facts would be another's
     yield _migrated_app
 
 

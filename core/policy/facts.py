@@ -32,6 +32,12 @@ _COLUMNS = [Family.__table__.c[name] for name in _NAMES]
 
 _cache: OrderedDict = OrderedDict()
 _cache_lock = threading.Lock()
+
+
+def forget() -> None:
+    """Drop every cached fact (a database emptied and refilled reuses ids and versions, as the tests do)."""
+    with _cache_lock:
+        _cache.clear()
 MAX_CACHED_FACTS = 100_000
 
 
