@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import signal
 import socket
 import subprocess
@@ -90,8 +89,7 @@ def free_port() -> int:
 
 
 def start_gunicorn(app: str, port: int, workers: int, threads: int, log) -> subprocess.Popen:
-    env = {**os.environ, "KOPPEL_ENV": "production", "SECRET_KEY": secrets.token_urlsafe(48),
-           "DATABASE_URL": DB.app_url, "LOG_LEVEL": "WARNING"}
+    env = DB.environment()
     env.pop("MIGRATION_DATABASE_URL", None)
     # A session of its own: Ctrl-C reaches this script, which then stops gunicorn itself.
     return subprocess.Popen([BIN / "gunicorn", "-w", str(workers), "--threads", str(threads), "-b",

@@ -148,9 +148,7 @@ class Workers:
     """The two ``koppel worker -c 1`` processes, in their own process groups."""
 
     def __init__(self, db: BenchDatabase, redis_url: str, smtp_url: str, log_dir: Path):
-        self.env = {**os.environ, "KOPPEL_ENV": "production", "SECRET_KEY": secrets.token_urlsafe(48),
-                    "DATABASE_URL": db.app_url, "MIGRATION_DATABASE_URL": db.owner_url, "REDIS_URL": redis_url,
-                    "SMTP_URL": smtp_url, "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
+        self.env = db.environment(REDIS_URL=redis_url, SMTP_URL=smtp_url, PYTHONPATH=str(ROOT))
         self.log_dir = log_dir
         self.processes = []
 

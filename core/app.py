@@ -4,9 +4,10 @@ from __future__ import annotations
 import gc
 from pathlib import Path
 
-from flask import Flask, make_response, redirect, render_template, request, session, url_for
+from flask import Flask, current_app, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext
 from marshmallow import ValidationError
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -39,7 +40,7 @@ def create_app(config: dict | None = None) -> Flask:
         for engine in db.engines.values():
             pool.ping_when_idle(engine, app.config["DATABASE_PING_IDLE_SECONDS"])
             if engine.dialect.name == "postgresql":
-                rls.install(engine)
+                rls.install(engine, rls.scope_key(app.config["SECRET_KEY"]))
     cache.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     _init_auth(app)
@@ -170,6 +171,21 @@ def _init_errors(app: Flask) -> None:
                 response.headers[name] = value
         return response
 
+    @app.errorhandler(IntegrityError)
+    def integrity_error(error):
+        """A constraint refused a write that the checks before it let through (a last line): a reference to a
+        row this municipality does not have (a foreign key, which includes the tenant) answers 404, like any
+        other unknown id; any other 409. Nothing of the database's message, which names keys and ids."""
+        db.session.rollback()
+        from core.errors import Conflict, NotFound
+        import logging
+
+        orig = getattr(error, "orig", None)
+        sqlstate, diag = getattr(orig, "sqlstate", None), getattr(orig, "diag", None)
+        logging.getLogger("koppel.db").warning("a constraint refused a write: %s %s", sqlstate,
+                                               getattr(diag, "constraint_name", None))
+        return koppel_error(NotFound() if sqlstate == "23503" else Conflict())
+
     @app.errorhandler(ValidationError)
     def validation_error(error):
         db.session.rollback()
@@ -197,12 +213,20 @@ def _http_message(error: HTTPException) -> messages.Message | None:
     return None
 
 
+#: The Content Security Policy of every answer (the API's documentation page sets its own, core/api/docs.py).
+CSP = "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+
+
 def _security_headers(response):
+    """The same headers on every answer; HSTS in production only (``HSTS`` in core/config.py: a local run over
+    plain http must not tell the browser to insist on HTTPS for the host)."""
     headers = response.headers
+    if current_app.config.get("HSTS"):
+        headers.setdefault("Strict-Transport-Security", current_app.config["HSTS"])
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'")
+    headers.setdefault("Content-Security-Policy", CSP)
     if request.path not in ("/healthz", "/readyz") and "Cache-Control" not in headers:
         headers["Cache-Control"] = "no-store"
     return response

@@ -4,6 +4,12 @@ Verified API tokens and resolved municipalities are kept for
 ``AUTH_CACHE_SECONDS`` (default 10; 0 turns caching off). A revocation or
 suspension made in this process takes effect at once; one made elsewhere
 (another worker, the CLI) within that many seconds.
+
+Both are shared by every tenant of the process and hold no personal data: a
+token's hash, roles and scope, and a municipality's id, slug and status.
+Decrypted special-category fields (core/crypto) must never be put in a
+ShortCache; the only cache that holds them is the per-tenant one of matching
+facts (core/policy/facts.py).
 """
 from __future__ import annotations
 

@@ -336,6 +336,103 @@ def tenants_apply(path):
         click.echo(f"{consortium.slug}: {change}")
 
 
+@click.group("audit")
+def audit_group():
+    """The audit log."""
+
+
+@audit_group.command("verify")
+@click.option("--tenant", "municipality_slug", help="only this municipality's chain (slug)")
+@with_appcontext
+def audit_verify(municipality_slug):
+    """Walk the audit log's hash chains: counts per chain when intact; else the first broken link (the event's
+    id, never its content) and exit status 1."""
+    from tenants.context import cross_tenant_scope, tenant_scope
+
+    if municipality_slug:
+        with cross_tenant_scope(audit.PLATFORM_SCOPE):
+            municipality = _get(Municipality, municipality_slug, "municipality")
+            names = {municipality.id: municipality.slug}
+        with tenant_scope(municipality.id):
+            reports = audit.verify(municipality.id)
+    else:
+        with cross_tenant_scope(audit.PLATFORM_SCOPE):
+            names = dict(db.session.execute(select(Municipality.id, Municipality.slug)).all())
+            reports = audit.verify(all_chains=True)
+    broken = 0
+    for report in reports:
+        name = names.get(report.tenant_id, "platform") if report.tenant_id else "platform"
+        if report.intact:
+            click.echo(f"{name}: {report.events} events, intact / {report.events} gebeurtenissen, intact")
+        else:
+            broken += 1
+            where = f"event {report.broken_at}" if report.broken_at else "its end"
+            click.echo(f"{name}: BROKEN at {where}: {report.reason} ({report.events} events)")
+    if broken:
+        raise CommandError(f"{broken} audit chain(s) broken", f"{broken} auditketen(s) verbroken")
+    if not reports:
+        click.echo("no audit events / geen auditgebeurtenissen")
+
+
+@click.group("keys")
+def keys_group():
+    """Encryption keys of special-category fields (FIELD_ENCRYPTION_KEYS, core/crypto)."""
+
+
+def _tenants(slug: str | None) -> list[Municipality]:
+    from tenants.context import cross_tenant_scope
+
+    with cross_tenant_scope("platform-maintenance"):
+        found = [_get(Municipality, slug, "municipality")] if slug else list(
+            db.session.scalars(select(Municipality).order_by(Municipality.slug)))
+        db.session.commit()
+    return found
+
+
+@keys_group.command("rotate")
+@click.option("--tenant", "slug", help="Only this municipality (slug); default all.")
+@click.option("--batch-size", type=click.IntRange(1, 100_000), default=500, show_default=True,
+              help="Rows re-encrypted per transaction.")
+@click.option("--rewrap-only", is_flag=True, help="Only re-wrap the data keys with the current KEK.")
+@with_appcontext
+def keys_rotate(slug, batch_size, rewrap_only):
+    """Re-wrap the data keys with the current (first) key-encryption key, then give each municipality a new
+    data key and re-encrypt its values in batches. Interrupted, run it again: it resumes."""
+    from core.crypto import rotation
+    from core.policy import facts
+    from tenants.context import tenant_scope
+
+    for m in _tenants(slug):
+        with tenant_scope(m.id):
+            rewrapped = rotation.rewrap(m.id)
+            click.echo(f"{m.slug}: {rewrapped} key(s) re-wrapped")
+            rows = 0
+            if not rewrap_only:
+                rows = rotation.rotate_data_key(m.id, batch_size, lambda line: click.echo(f"{m.slug}: {line}"))
+            facts.forget(m.id)
+            with _writing():
+                audit.record("keys.rotate", object_type="municipality", object_id=m.id, tenant_id=m.id,
+                             actor=_actor(), detail={"rewrapped": rewrapped, "rows": rows})
+
+
+@keys_group.command("status")
+@click.option("--tenant", "slug", help="Only this municipality (slug); default all.")
+@with_appcontext
+def keys_status(slug):
+    """Each municipality's keys: purpose, KEK, created, retired, values encrypted."""
+    from core.crypto import keystore, rotation
+    from tenants.context import tenant_scope
+
+    click.echo(f"current key-encryption key: {keystore.ring().current_id}")
+    for m in _tenants(slug):
+        with tenant_scope(m.id):
+            for key in rotation.status(m.id):
+                values = "" if key["values"] is None else f" values={key['values']}"
+                click.echo(f"{m.slug}: {key['purpose']} {key['id']} kek={key['kek_id']} created={key['created_at']} "
+                           f"retired={key['retired_at']}{values}")
+            db.session.commit()
+
+
 def _task_commands():
     from tasks.commands import beat_command, scheduled_group, worker_command
 
@@ -343,7 +440,7 @@ def _task_commands():
 
 
 COMMANDS = [init_command, create_admin_command, consortium_group, municipality_group, user_group, token_group,
-            tenants_group, *_task_commands()]
+            tenants_group, audit_group, keys_group, *_task_commands()]
 
 
 def register(app) -> None:

@@ -35,11 +35,16 @@ MIB = 1024 * 1024
 #: Every environment variable this configuration reads (``LOG_FORMAT`` through :func:`core.logs.default_format`).
 SETTINGS = (
     "KOPPEL_ENV", "SECRET_KEY", "DATABASE_URL", "MIGRATION_DATABASE_URL", "DATABASE_APP_ROLE", "REDIS_URL",
+    "CROSS_TENANT_DATABASE_URL", "DATABASE_CROSS_ROLE",
+    "FIELD_ENCRYPTION_KEYS",
     "LOG_LEVEL", "LOG_FORMAT", "SESSION_IDLE_MINUTES", "SESSION_ABSOLUTE_HOURS", "API_TOKEN_DEFAULT_DAYS",
     "PLUGIN_TIMEOUT_SECONDS", "AUTH_CACHE_SECONDS", "DATABASE_PING_IDLE_SECONDS", "PROXY_FIX_X_FOR",
-    "REQUEST_MAX_BYTES", "IMPORT_MAX_BYTES", "REGISTRATION_LIMIT_PER_IP", "REGISTRATION_LIMIT_PER_MUNICIPALITY",
+    "REQUEST_MAX_BYTES", "IMPORT_MAX_BYTES", "REGISTRATION_LIMIT_PER_IP", "REGISTRATION_MAX_UNCONFIRMED",
+    "REGISTRATION_CONFIRM_HOURS",
     "SMTP_URL", "MAIL_FROM", "SCHEDULER_REQUEUE_SECONDS", "BROKER_VISIBILITY_SECONDS",
     "PUBLIC_URL", "WEBHOOK_CA_FILE", "WEBHOOK_TIMEOUT_SECONDS", "WEBHOOK_PRIVATE_NETWORKS",
+    "LOGIN_LIMIT_PER_IP", "LOGIN_LIMIT_PER_ACCOUNT_IP", "LOGIN_LIMIT_PER_ACCOUNT", "REAUTH_MINUTES",
+    "AUDIT_CHAIN_KEY",
 )
 
 #: Engine options in every environment: no statement parameters (personal data) in a log line or an error.
@@ -91,19 +96,34 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "KOPPEL_ENV": koppel_env,
         "TESTING": koppel_env == "testing",
         "SECRET_KEY": env.get("SECRET_KEY") or _fallback_secret(koppel_env, instance_path),
+        # Key-encryption keys of the special-category fields (core/crypto/kek.py): required in production.
+        "FIELD_ENCRYPTION_KEYS": _value(env, "FIELD_ENCRYPTION_KEYS", ""),
+        # keys the audit log's hash chain (core/audit.py); unset, a key derived from SECRET_KEY
+        "AUDIT_CHAIN_KEY": _audit_chain_key(env),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": dict(ENGINE_OPTIONS),
         # Migrations run as the role that owns the tables; the app does not.
         "MIGRATION_DATABASE_URL": _database_url(env, "MIGRATION_DATABASE_URL", database_url),
         "DATABASE_APP_ROLE": _role(env),
+        # Cross-tenant scopes (scheduler, consortium aggregation, platform maintenance) as a role of their own.
+        "CROSS_TENANT_DATABASE_URL": (_database_url(env, "CROSS_TENANT_DATABASE_URL", "")
+                                      if _value(env, "CROSS_TENANT_DATABASE_URL", "") else None),
+        "DATABASE_CROSS_ROLE": _role(env, "DATABASE_CROSS_ROLE", "koppel_cross"),
         # Pooled connections are pinged at checkout only after this long idle (core/pool.py).
         "DATABASE_PING_IDLE_SECONDS": _seconds(env, "DATABASE_PING_IDLE_SECONDS", "10"),
         "REDIS_URL": redis_url,
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
-        # Public registration: per client IP, and per municipality (against floods from many addresses).
+        # Public registration: per client IP; then confirmed by a mailed link within REGISTRATION_CONFIRM_HOURS, and
+        # at most REGISTRATION_MAX_UNCONFIRMED waiting per municipality (the oldest go first: a flood from many
+        # addresses cannot fill the queue nor lock out a family).
         "REGISTRATION_LIMIT_PER_IP": _rate_limit(env, "REGISTRATION_LIMIT_PER_IP", "10 per hour"),
-        "REGISTRATION_LIMIT_PER_MUNICIPALITY": _rate_limit(env, "REGISTRATION_LIMIT_PER_MUNICIPALITY", "200 per day"),
+        "REGISTRATION_MAX_UNCONFIRMED": _number(env, "REGISTRATION_MAX_UNCONFIRMED", "500",
+                                                ("registrations", "aanmeldingen"), minimum=1),
+        "REGISTRATION_CONFIRM_HOURS": _number(env, "REGISTRATION_CONFIRM_HOURS", "72", ("hours", "uren"),
+                                              minimum=1, maximum=720),
+        # Strict-Transport-Security in production (served over HTTPS); none in development (plain http).
+        "HSTS": "max-age=31536000; includeSubDomains" if koppel_env == "production" else None,
         # Trusted proxies in front (core/app.py wraps the app in ProxyFix); None: no proxy.
         "PROXY_FIX_X_FOR": proxies or None,
         # The largest request body (Flask's MAX_CONTENT_LENGTH); the import allows IMPORT_MAX_BYTES.
@@ -143,9 +163,14 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": koppel_env == "production",
         "REMEMBER_COOKIE_DURATION": timedelta(seconds=0),
-        # Login throttling: this many failures within the window lock the account for the window.
-        "LOGIN_MAX_FAILURES": 10,
-        "LOGIN_FAILURE_WINDOW": timedelta(minutes=15),
+        # Login throttling (core/auth/login.py): failed attempts per client IP, per account from one IP, and per
+        # account from IPs the user never logged in from.
+        "LOGIN_LIMIT_PER_IP": _rate_limit(env, "LOGIN_LIMIT_PER_IP", "30 per 15 minutes"),
+        "LOGIN_LIMIT_PER_ACCOUNT_IP": _rate_limit(env, "LOGIN_LIMIT_PER_ACCOUNT_IP", "10 per 15 minutes"),
+        "LOGIN_LIMIT_PER_ACCOUNT": _rate_limit(env, "LOGIN_LIMIT_PER_ACCOUNT", "20 per hour"),
+        # Password and code again before a sensitive change when the last time is longer ago (core/web/reauth.py).
+        "REAUTH_TIMEOUT": timedelta(
+            minutes=_number(env, "REAUTH_MINUTES", "15", ("minutes", "minuten"), minimum=1)),
         # core/auth/tokens.py accepts 1 to 366 days.
         "API_TOKEN_DEFAULT_DAYS": _number(env, "API_TOKEN_DEFAULT_DAYS", "90", ("days", "dagen"),
                                           minimum=1, maximum=366),
@@ -166,6 +191,8 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
     config["SQLALCHEMY_ENGINE_OPTIONS"] = {**config["SQLALCHEMY_ENGINE_OPTIONS"], **ENGINE_OPTIONS}
     if "SQLALCHEMY_DATABASE_URI" in overrides and "MIGRATION_DATABASE_URL" not in overrides:
         config["MIGRATION_DATABASE_URL"] = overrides["SQLALCHEMY_DATABASE_URI"]
+    if config.get("CROSS_TENANT_DATABASE_URL") and make_url(config["SQLALCHEMY_DATABASE_URI"]).get_backend_name() == "postgresql":
+        config["SQLALCHEMY_BINDS"] = {**config.get("SQLALCHEMY_BINDS", {}), "cross": config["CROSS_TENANT_DATABASE_URL"]}
     _check(config)
     return config
 
@@ -273,6 +300,15 @@ def _ca_file(env) -> str | None:
     return value
 
 
+def _audit_chain_key(env) -> str | None:
+    """The audit chain's key: at least 32 characters (``openssl rand -base64 48``), or unset."""
+    value = _value(env, "AUDIT_CHAIN_KEY", "")
+    if value and len(value) < 32:
+        raise ConfigError("AUDIT_CHAIN_KEY must be at least 32 characters long (openssl rand -base64 48)",
+                          "AUDIT_CHAIN_KEY moet minstens 32 tekens lang zijn (openssl rand -base64 48)")
+    return value or None
+
+
 def _networks(env, name: str) -> tuple:
     """Comma-separated IP networks (``10.1.2.0/24, 127.0.0.1``), as ``ipaddress`` networks."""
     value = _value(env, name, "")
@@ -284,11 +320,11 @@ def _networks(env, name: str) -> tuple:
                           f"niet {value!r}") from None
 
 
-def _role(env) -> str:
-    value = _value(env, "DATABASE_APP_ROLE", "koppel_app")
+def _role(env, name: str = "DATABASE_APP_ROLE", default: str = "koppel_app") -> str:
+    value = _value(env, name, default)
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", value):
-        raise ConfigError(f"DATABASE_APP_ROLE must be a PostgreSQL role name (letters, digits, _), not {value!r}",
-                          f"DATABASE_APP_ROLE moet een PostgreSQL-rolnaam zijn (letters, cijfers, _), niet {value!r}")
+        raise ConfigError(f"{name} must be a PostgreSQL role name (letters, digits, _), not {value!r}",
+                          f"{name} moet een PostgreSQL-rolnaam zijn (letters, cijfers, _), niet {value!r}")
     return value
 
 
@@ -321,3 +357,7 @@ def _check(config: dict) -> None:
             "SECRET_KEY ontbreekt of is die voor ontwikkeling; zet SECRET_KEY "
             "(of KOPPEL_ENV=development om lokaal te werken)",
         )
+    if isinstance(config["FIELD_ENCRYPTION_KEYS"], str):  # an override may give the parsed key ring
+        from core.crypto import kek
+
+        config["FIELD_ENCRYPTION_KEYS"] = kek.parse(config["FIELD_ENCRYPTION_KEYS"], config["KOPPEL_ENV"])

@@ -22,15 +22,18 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
-from core.auth import passwords
+from core.auth import mfa, passwords
 from core.auth import roles as R
 from core.auth.models import Membership, User
 from core.extensions import db
+from core.types import utcnow
 from tenants import onboarding
 from tenants.context import cross_tenant_scope, tenant_scope
 
 #: Demo password of every demo user (printed by the command).
 DEMO_PASSWORD = "koppel-demo-2026-steun"
+#: The authenticator (TOTP) key of every demo user: public, for the demo only (printed by the command).
+DEMO_TOTP_SECRET = "KOPPELDEMOKOPPELDEMOKOPPELDEMO23"
 
 DEMO_USERS = [
     # email, name, role, municipality slug, consortium slug
@@ -67,6 +70,9 @@ def seed() -> list[tuple[str, str, str]]:
                 password_hash = password_hash or passwords.hash_password(DEMO_PASSWORD)
                 user = User(email=email, name=name, password_hash=password_hash)
                 db.session.add(user)
+            if not mfa.is_enrolled(user):
+                db.session.flush()
+                user.totp_secret, user.mfa_enabled_at = mfa.encrypt_secret(user.id, DEMO_TOTP_SECRET), utcnow()
             municipality = db.session.scalar(select(Municipality).where(Municipality.slug == m_slug)) if m_slug else None
             consortium = db.session.scalar(select(Consortium).where(Consortium.slug == c_slug)) if c_slug else None
             if not any(m.role == role and m.municipality == municipality and m.consortium == consortium
@@ -229,6 +235,9 @@ def banner(url: str, database_url: str, rows: list[tuple[str, str, str]]) -> str
         "",
         f"Demo users (every one's password is {DEMO_PASSWORD}):",
         *(f"  {email:<{width}}  {role:<17} {where}" for email, role, where in rows),
+        "",
+        f"Then a code: add the demo-only key {DEMO_TOTP_SECRET} to an authenticator app, or run",
+        f"  .venv/bin/python -c \"import pyotp; print(pyotp.TOTP('{DEMO_TOTP_SECRET}').now())\"",
         "",
         "A worker and beat run next to the web server: the dispatcher looks for due work every minute.",
         "",

@@ -35,7 +35,10 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
-limiter = Limiter(key_func=get_remote_address)  # storage: RATELIMIT_STORAGE_URI (Redis when REDIS_URL is set)
+#: Rate limits (per client IP: behind a proxy set PROXY_FIX_X_FOR). The counters live in RATELIMIT_STORAGE_URI: Redis
+#: when REDIS_URL is set (shared by every process), memory in the embedded default. While Redis cannot be reached
+#: the limits are counted in this process's memory instead: still limited, and no request fails for it.
+limiter = Limiter(key_func=get_remote_address, key_prefix="koppel", in_memory_fallback_enabled=True)
 def _schema_name(schema) -> str:
     """OpenAPI component names: the class name without 'Schema', and 'Patch' for partial (PATCH) input."""
     name = resolver(schema)

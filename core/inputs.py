@@ -8,6 +8,7 @@
 * A page (not the API) takes forms: a JSON body there is 415 (Flask-WTF would read any JSON as a form).
 * A body larger than ``MAX_CONTENT_LENGTH`` (``IMPORT_MAX_BYTES`` for the import endpoints) is refused
   with 413 from its ``Content-Length``, before it is read.
+* An uploaded file's name is the client's: :func:`file_label` makes it a label to show, never a path.
 
 The JSON checks sit in the app's JSON provider (``request.get_json``) and in :func:`check_request`, which
 parses a JSON body once with the same checks before webargs parses it with its own ``json.loads``.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 
 from flask import current_app, request
 from flask.json.provider import DefaultJSONProvider
@@ -40,6 +42,25 @@ def is_upload() -> bool:
     return request.blueprint == IMPORT_BLUEPRINT or request.endpoint == IMPORT_PAGE
 
 _FORBIDDEN = re.compile("[\x00\ud800-\udfff]")
+#: What a file name keeps of its length as a label.
+LABEL_LENGTH = 120
+#: Unicode categories a label drops: controls (newlines, escapes), format characters (right-to-left
+#: overrides, zero widths), surrogates, private use, unassigned, line and paragraph separators.
+_UNSHOWN = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+
+
+def file_label(filename: str | None, fallback: str) -> str:
+    """A client's file name as a label to show: its last path segment, without control or format
+    characters, whitespace collapsed, leading dots dropped, cut to :data:`LABEL_LENGTH` characters (the
+    extension kept); *fallback* when nothing is left. Never use it, or the name it came from, as a path."""
+    name = re.split(r"[/\\]", filename or "")[-1]
+    name = "".join(" " if unicodedata.category(c) in _UNSHOWN else c for c in name)
+    name = " ".join(name.split()).lstrip(". ")
+    if len(name) > LABEL_LENGTH:
+        stem, dot, extension = name.rpartition(".")
+        extension = dot + extension if stem and len(extension) < 10 else ""
+        name = name[:LABEL_LENGTH - len(extension) - 1].rstrip() + "…" + extension
+    return name or fallback
 
 
 class InvalidCharacters(KoppelHTTPError):

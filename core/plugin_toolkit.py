@@ -46,6 +46,7 @@ from datetime import date
 
 from dateutil.relativedelta import relativedelta
 
+from core.cells import is_formula, neutralise
 from core.geo import great_circle_km
 from core.hookspecs import hookimpl
 from core.labels import N_
@@ -126,5 +127,6 @@ __all__ = [
     "FundingActivity", "FundingStatement", "Instrument", "Label", "Labels", "MatchFacts", "MatchTerms", "Message",
     "MunicipalityFacts", "N_", "PersonFacts", "PlannedEvaluation",
     "Plugin", "Question", "RenderedReport", "Report", "ReviewThresholds", "ScoreComponent", "Section", "Suppressed",
-    "add_months", "age_on", "build_manager", "great_circle_km", "hookimpl", "months_before", "plugin_class", "render",
+    "add_months", "age_on", "build_manager", "great_circle_km", "hookimpl", "is_formula", "months_before", "neutralise",
+    "plugin_class", "render",
 ]

@@ -37,6 +37,10 @@ def run_migrations_online():
         )
         with context.begin_transaction():
             context.run_migrations()
+            # the tenant settings' MAC key follows SECRET_KEY: each upgrade stores the current one (tenants/rls.py)
+            from tenants import rls
+
+            rls.store_key(connection, current_app.config["SECRET_KEY"])
     engine.dispose()
 
 

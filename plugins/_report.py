@@ -39,8 +39,6 @@ from marshmallow import fields, validate
 from core.plugin_toolkit import LANGUAGES, Message, RenderedReport, Report, Section, Suppressed, hookimpl, render
 from plugins._common import BuiltinPlugin
 
-# Characters that make a spreadsheet read a text cell as a formula (CSV/formula injection, OWASP).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CELL_TYPES = (str, int, float, Decimal, date, time, Suppressed)  # bool is an int; datetime a date
 CENTS = Decimal("0.01")
 
@@ -180,11 +178,6 @@ def plain_number(value) -> str:
     if isinstance(value, float):
         value = Decimal(repr(value))
     return f"{value:f}"
-
-
-def defuse_formula(value: str) -> str:
-    """Text that a spreadsheet would run as a formula, made literal with a leading apostrophe."""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
 def number(value, language: str = "nl", places: int | None = None) -> str:

@@ -28,16 +28,18 @@ amount as exact as it is, ``29753,42``); a withheld count as the text ``<5``;
 dates as ISO ``2026-11-23``, date-times as ``2026-11-23 14:30``; booleans as
 ``ja``/``nee`` (in the ``language`` setting); None empty. Text that a
 spreadsheet would take for a formula (starting with ``=``, ``+``, ``-``,
-``@``, a tab or a carriage return) gets a leading ``'`` unless
-``escape_formulas`` is off.
+``@``, a tab, a carriage return or a NUL, and not a plain number) always gets
+a leading ``'`` (:mod:`core.cells`; ASVS 1.2.10). ``escape_formulas`` is
+still accepted in a stored configuration, but ``false`` no longer turns
+that off.
 """
 import csv
 import io
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from core.plugin_toolkit import N_
-from plugins._report import ReportFormat, defuse_formula, is_finite, is_number, plain_number, text
+from core.plugin_toolkit import N_, neutralise
+from plugins._report import ReportFormat, is_finite, is_number, plain_number, text
 
 DIALECTS = {
     "nl": {"delimiter": ";", "decimal_separator": ",", "bom": True},
@@ -47,7 +49,7 @@ DIALECTS = {
 
 class CsvReport(ReportFormat):
     name = "report.csv"
-    version = "1.1.0"
+    version = "1.2.0"
     media_format = "csv"
     media_formats = ("csv", "csv-international")
     media_type = "text/csv; charset=utf-8"
@@ -73,8 +75,8 @@ class CsvReport(ReportFormat):
                                           metadata={"description": "the decimal separator; null: the dialect's"})
         bom = fields.Boolean(load_default=None, allow_none=True,
                              metadata={"description": "start with a UTF-8 byte order mark; null: the dialect's"})
-        escape_formulas = fields.Boolean(load_default=True,
-                                         metadata={"description": "make text that looks like a formula literal"})
+        escape_formulas = fields.Boolean(load_default=True, metadata={
+            "description": "kept for stored configurations: text that looks like a formula is always made literal"})
 
         @validates_schema
         def separators_differ(self, data, **kwargs):
@@ -93,7 +95,7 @@ class CsvReport(ReportFormat):
 
     def render(self, report, media_format):
         settings = self.settings(media_format)
-        decimal_separator, escape = settings["decimal_separator"], self.config["escape_formulas"]
+        decimal_separator = settings["decimal_separator"]
         yes, no = self.words(self.message("yes")), self.words(self.message("no"))
 
         def cell(value) -> str:
@@ -101,8 +103,7 @@ class CsvReport(ReportFormat):
                 return yes if value else no
             if is_number(value):
                 return plain_number(value).replace(".", decimal_separator) if is_finite(value) else ""
-            value = text(value)
-            return defuse_formula(value) if escape else value
+            return neutralise(text(value))
 
         buffer = io.StringIO(newline="")
         writer = csv.writer(buffer, delimiter=settings["delimiter"], lineterminator="\r\n")

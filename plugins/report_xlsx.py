@@ -19,7 +19,10 @@ Sheet names follow Excel's rules: at most 31 characters, none of ``[]:*?/\\``,
 no apostrophe at either end, not empty, not the reserved ``History``, and
 unique without regard to case (a second "Matches" becomes "Matches (2)").
 
-Text that starts with ``=`` is written as text, never as a formula. The
+Text is always a string cell, never a formula; text that a spreadsheet would
+run (starting with ``=``, ``+``, ``-``, ``@``, a tab, a carriage return or a
+NUL, and not a plain number: :func:`core.cells.is_formula`) also gets Excel's
+quote prefix, so that editing the cell keeps it text (ASVS 1.2.10). The
 workbook is reproducible: the same report gives the same bytes (fixed file
 dates inside the package, fixed created and modified properties), so an
 export can be traced by its hash.
@@ -33,7 +36,7 @@ from zoneinfo import ZoneInfo
 
 from marshmallow import fields, validate
 
-from core.plugin_toolkit import N_, Suppressed
+from core.plugin_toolkit import N_, Suppressed, is_formula
 from plugins._report import ReportFormat, is_finite, is_number, text
 
 MAX_SHEET_NAME = 31
@@ -85,7 +88,7 @@ def _reproducible(content: bytes) -> bytes:
 
 class XlsxReport(ReportFormat):
     name = "report.xlsx"
-    version = "1.1.0"
+    version = "1.2.0"
     media_format = "xlsx"
     media_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     extension = "xlsx"
@@ -124,16 +127,14 @@ class XlsxReport(ReportFormat):
             sheet = workbook.create_sheet(sheet_name)
             widths = [len(str(column)) for column in section.columns]
             for index, column in enumerate(section.columns, start=1):
-                cell = sheet.cell(row=1, column=index, value=self._text(str(column)))
-                cell.data_type = "s"
+                cell = self._string(sheet.cell(row=1, column=index), str(column))
                 cell.font, cell.fill, cell.alignment = bold, fill, header_alignment
             for row_number, row in enumerate(section.rows, start=2):
                 for index, value in enumerate(row, start=1):
                     self._write(sheet.cell(row=row_number, column=index), value, right)
                     widths[index - 1] = max(widths[index - 1], len(self._shown(value)))
             for number, note in enumerate(section.notes, start=len(section.rows) + 3):  # after one blank row
-                cell = sheet.cell(row=number, column=1, value=self._text(str(note)))
-                cell.data_type = "s"
+                self._string(sheet.cell(row=number, column=1), str(note))
             for index, width in enumerate(widths, start=1):
                 sheet.column_dimensions[get_column_letter(index)].width = min(max(width + 2, MIN_WIDTH), MAX_WIDTH)
             if section.columns:
@@ -154,6 +155,16 @@ class XlsxReport(ReportFormat):
     @staticmethod
     def _text(value: str) -> str:
         return CONTROL_CHARACTERS.sub("", value)
+
+    @classmethod
+    def _string(cls, cell, value: str):
+        """Write *value* into *cell* as a string cell, never a formula; with the quote prefix when a
+        spreadsheet would run it (:func:`core.cells.is_formula`, checked before control characters go)."""
+        cell.value = cls._text(value)
+        cell.data_type = "s"
+        if is_formula(value) or is_formula(cell.value):
+            cell.quotePrefix = True
+        return cell
 
     @staticmethod
     def _shown(value) -> str:
@@ -191,8 +202,7 @@ class XlsxReport(ReportFormat):
             cell.data_type = "s"  # the text "<5", never a number
             cell.alignment = right
         else:
-            cell.value = self._text(str(value))
-            cell.data_type = "s"  # never a formula, even when the text starts with "="
+            self._string(cell, str(value))
 
     def _chart(self, sheet, section):
         from openpyxl.chart import BarChart, LineChart, Reference

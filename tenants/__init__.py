@@ -6,5 +6,7 @@ Isolation holds in two independent layers (see DESIGN.md):
   DELETE on tenant-owned models to the current tenant, refuses to flush rows
   of another tenant, and fails closed when no tenant context is set;
 * PostgreSQL row-level security (:mod:`tenants.rls`), keyed on a
-  transaction-local setting, for everything the ORM layer does not reach.
+  transaction-local setting that counts only with its MAC, for everything the
+  ORM layer does not reach; cross-tenant scopes run as a database role of
+  their own (:mod:`tenants.session`).
 """

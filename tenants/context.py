@@ -4,7 +4,8 @@ A context is either one tenant (``tenant_scope``) or a named cross-tenant
 scope (``cross_tenant_scope``) that only the scheduler and consortium
 aggregation use. With no context, queries on tenant-owned tables raise.
 The context lives in a :class:`contextvars.ContextVar`, so threads and
-Celery tasks each have their own.
+Celery tasks each have their own. On PostgreSQL a cross-tenant scope's
+statements run as another database role (:mod:`tenants.session`).
 """
 from __future__ import annotations
 
@@ -32,6 +33,14 @@ class CrossTenantWriteError(RuntimeError):
 class Scope:
     tenant_id: int | None = None
     cross_tenant: str | None = None
+    #: A tenant scope entered inside a cross-tenant one (onboarding a municipality, the scheduler's consortium
+    #: work): its statements stay on the cross-tenant scope's connection, one transaction, filtered by the ORM.
+    within: str | None = None
+
+    @property
+    def runs_as_cross(self) -> bool:
+        """Whether the statements of this scope run as the cross-tenant database role."""
+        return self.cross_tenant is not None or self.within is not None
 
     @property
     def key(self) -> str:
@@ -39,6 +48,17 @@ class Scope:
 
 
 _scope: contextvars.ContextVar[Scope | None] = contextvars.ContextVar("koppel_tenant_scope", default=None)
+
+
+#: Called as ``hook(old, new)`` when a scope is entered or left (normally) and one of the two scopes is
+#: cross-tenant and the other not: the statements move to another role's connection (tenants.session flushes).
+on_switch: list = []
+
+
+def _switch(old: Scope | None, new: Scope | None) -> None:
+    if on_switch and bool(old and old.runs_as_cross) != bool(new and new.runs_as_cross):
+        for hook in on_switch:
+            hook(old, new)
 
 
 def current_scope() -> Scope | None:
@@ -66,11 +86,9 @@ def tenant_scope(tenant_id: int):
     """Run the block as tenant *tenant_id*."""
     if not isinstance(tenant_id, int) or isinstance(tenant_id, bool):
         raise TypeError(f"tenant_id must be an int, not {tenant_id!r}")
-    token = enter(Scope(tenant_id=tenant_id))
-    try:
-        yield
-    finally:
-        leave(token)
+    outer = _scope.get()
+    within = (outer.cross_tenant or outer.within) if outer is not None else None
+    yield from _scoped(Scope(tenant_id=tenant_id, within=within))
 
 
 @contextmanager
@@ -78,8 +96,15 @@ def cross_tenant_scope(name: str):
     """Run the block across all tenants, under one of the named scopes."""
     if name not in CROSS_TENANT_SCOPES:
         raise ValueError(f"unknown cross-tenant scope {name!r}; known: {', '.join(sorted(CROSS_TENANT_SCOPES))}")
-    token = enter(Scope(cross_tenant=name))
+    yield from _scoped(Scope(cross_tenant=name))
+
+
+def _scoped(scope: Scope):
+    previous = _scope.get()
+    _switch(previous, scope)
+    token = enter(scope)
     try:
         yield
+        _switch(scope, previous)  # not when the block raised: its transaction is rolled back
     finally:
         leave(token)

@@ -8,7 +8,8 @@
 * With no tenant context, a statement on a tenant-owned table raises
   :class:`~tenants.context.TenantContextError` (fail closed).
 * On PostgreSQL, each transaction carries the scope in transaction-local
-  settings that the row-level security policies read (:mod:`tenants.rls`).
+  settings that the row-level security policies read (:mod:`tenants.rls`),
+  and cross-tenant scopes run as another role (:mod:`tenants.session`).
 
 What this layer does not reach: ``text()`` and Core statements on tables,
 and INSERTs. Row-level security covers those on PostgreSQL.
@@ -18,7 +19,7 @@ from __future__ import annotations
 from functools import lru_cache
 from itertools import chain
 
-from sqlalchemy import ForeignKey, event
+from sqlalchemy import ForeignKey, ForeignKeyConstraint, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, with_loader_criteria
 from sqlalchemy.sql.util import find_tables
 
@@ -56,6 +57,19 @@ class TenantOwned:
         )
 
 
+def tenant_reference(column: str, table: str, ondelete: str) -> ForeignKeyConstraint:
+    """A foreign key from *column* to *table*'s id that includes the tenant: ``(column, tenant_id)`` references
+    ``table (id, tenant_id)``, so a row can only reference a row of its own tenant (the database checks foreign
+    keys past row-level security). Named as the plain key was (``fk_<table>_<column>_<target>``). *table*
+    declares :func:`referable`; a relationship over *column* names it in ``foreign_keys``."""
+    return ForeignKeyConstraint([column, "tenant_id"], [f"{table}.id", f"{table}.tenant_id"], ondelete=ondelete)
+
+
+def referable() -> UniqueConstraint:
+    """``UNIQUE (id, tenant_id)``: what :func:`tenant_reference` points at."""
+    return UniqueConstraint("id", "tenant_id")
+
+
 def _statement_touches_tenant_tables(statement) -> bool:
     try:
         tables = find_tables(statement, include_aliases=True, include_joins=True, include_selects=True, include_crud=True)
@@ -65,15 +79,23 @@ def _statement_touches_tenant_tables(statement) -> bool:
 
 
 def _sync_database_scope(session: Session) -> None:
-    """Bring the transaction's PostgreSQL settings in line with the current scope."""
-    bind = session.get_bind()
-    if bind.dialect.name != "postgresql" or not session.in_transaction():
-        return
+    """Bring the app role's transaction settings in line with the current scope (PostgreSQL).
+
+    ``session.info`` keeps the scope whose settings the app role's connection carries; a cross-tenant
+    scope runs on the cross role's connection, which needs none (:mod:`tenants.session`).
+    """
     scope = current_scope()
+    if scope is not None and scope.runs_as_cross:
+        session.get_bind()  # fails closed when the cross role's engine is missing
+        return
+    if not session.in_transaction() or session.get_bind().dialect.name != "postgresql":
+        return
     key = scope.key if scope else None
     if session.info.get("koppel_scope_key", None) != key:
-        rls.apply_scope(session.connection(), scope)
-        session.info["koppel_scope_key"] = key
+        connection = session.connection()  # when it begins here, _after_begin sets the scope
+        if session.info.get("koppel_scope_key", None) != key:
+            rls.apply_scope(connection, scope)
+            session.info["koppel_scope_key"] = key
 
 
 @lru_cache(maxsize=4096)
@@ -94,6 +116,8 @@ def install(session_class: type[Session]) -> None:
         if connection.dialect.name != "postgresql":
             return
         scope = current_scope()
+        if scope is not None and scope.runs_as_cross:
+            return  # the cross role's connection: no settings (its policy shows every row)
         if scope is not None:
             rls.apply_scope(connection, scope)
         session.info["koppel_scope_key"] = scope.key if scope else None

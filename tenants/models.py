@@ -40,6 +40,7 @@ class Municipality(db.Model):
         CheckConstraint("status IN ('active', 'suspended')", name="status"),
         CheckConstraint("inhabitants >= 0", name="inhabitants"),
         CheckConstraint("small_count_threshold BETWEEN 1 AND 20", name="small_count_threshold"),
+        CheckConstraint("retention_months BETWEEN 6 AND 240", name="retention_months"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -51,6 +52,8 @@ class Municipality(db.Model):
     consortium_id: Mapped[int] = mapped_column(ForeignKey("consortium.id", ondelete="RESTRICT"), index=True)
     # counts from 1 to this are withheld in funders' breakdowns by a sensitive attribute ("fewer than 5")
     small_count_threshold: Mapped[int] = mapped_column(default=4, server_default="4")
+    # months after a family's file closed that its personal data is kept (docs/privacy.md: why 24)
+    retention_months: Mapped[int] = mapped_column(default=24, server_default="24")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     consortium: Mapped[Consortium] = relationship(back_populates="municipalities")

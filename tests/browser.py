@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Page, sync_playwright
 from werkzeug.serving import make_server
 
-from tests.conftest import PASSWORD, make_app
+from tests.conftest import PASSWORD, make_app, totp_code
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -78,8 +78,11 @@ def live_server(app, world, backend, tmp_path_factory, live_settings):
         **live_settings,
     )
     assert csrf_app.config["WTF_CSRF_ENABLED"] is True
+    global _live_app
+    _live_app = csrf_app
     with LiveServer(csrf_app) as server:
         yield server
+    _live_app = None
 
 
 def _watch(page: Page, server_url: str) -> tuple[list, list, list]:
@@ -131,13 +134,26 @@ def page(new_page) -> Page:
     return new_page()
 
 
+#: The app the live server serves (``log_in`` computes TOTP codes for its fixture users).
+_live_app = None
+
+
 def log_in(page: Page, email: str, password: str = PASSWORD) -> None:
-    """Log in through the Dutch login page (switches the profile to Dutch first if needed)."""
+    """Log in through the Dutch login pages, password then TOTP code (switches the profile to Dutch first if
+    needed). For the fixture users (``tests.conftest.add_user``), whose authenticator secret is known."""
     page.goto("/login")
     if page.locator("html").get_attribute("lang") != "nl":
         page.get_by_role("button", name="Nederlands").click()
     page.get_by_label("E-mailadres").fill(email)
     page.get_by_label("Wachtwoord").fill(password)
+    page.get_by_role("button", name="Inloggen").click()
+    if page.url.endswith("/login/code"):
+        enter_code(page, email)
+
+
+def enter_code(page: Page, email: str) -> None:
+    """The second step of logging in, on the Dutch code page: a fresh TOTP code of the fixture user *email*."""
+    page.get_by_label("Code", exact=True).fill(totp_code(_live_app, email))
     page.get_by_role("button", name="Inloggen").click()
 
 

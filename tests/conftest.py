@@ -16,10 +16,11 @@ import pytest
 from sqlalchemy import create_engine, select, text
 
 from core import create_app
-from core.auth import passwords, tokens
+from core.auth import mfa, passwords, tokens
 from core.auth import roles as R
 from core.auth.models import Membership, User
 from core.extensions import db
+from core.types import utcnow
 from tenants import onboarding
 from tenants.context import cross_tenant_scope
 
@@ -43,6 +44,7 @@ PG_APP_URL = _own_database(os.environ.get(
     "KOPPEL_TEST_DATABASE_URL", "postgresql+psycopg://koppel_app:koppel_app@127.0.0.1:5432/koppel_test"))
 PG_OWNER_URL = _own_database(os.environ.get(
     "KOPPEL_TEST_MIGRATION_DATABASE_URL", "postgresql+psycopg://koppel_owner:koppel_owner@127.0.0.1:5432/koppel_test"))
+PG_CROSS_URL = os.environ.get("KOPPEL_TEST_CROSS_DATABASE_URL")  # default: the app URL as koppel_cross
 PG_ADMIN_URL = os.environ.get("KOPPEL_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("KOPPEL_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -52,17 +54,42 @@ BROKER_URL = f"sqla+sqlite:///{Path(tempfile.gettempdir()) / f'koppel-test-broke
 
 PASSWORD = "correct horse battery staple 42"
 _PASSWORD_HASH = passwords.hash_password(PASSWORD)
+#: The TOTP secret of every user ``add_user`` makes (enrolled): ``totp_code`` gives a code.
+TOTP_SECRET = "KOPPELTESTSECRETKOPPELTESTSECRET"
+
+
+def totp_code(app, email: str) -> str:
+    """A valid TOTP code for the fixture user *email* now; the user's last used step is forgotten first, so a
+    test may log the same user in more than once in 30 seconds (the once-per-step rule is tested itself)."""
+    import pyotp
+    from sqlalchemy import update
+
+    with app.app_context():
+        db.session.execute(update(User).where(User.email == email).values(totp_last_step=None))
+        db.session.commit()
+    return pyotp.TOTP(TOTP_SECRET).now()
+
+
+def cross_url(app_url: str) -> str:
+    """The cross-tenant role's URL for the database of *app_url*: ``KOPPEL_TEST_CROSS_DATABASE_URL`` (with the
+    database of *app_url*), else *app_url* with the user and password ``koppel_cross``."""
+    from sqlalchemy.engine import make_url
+
+    app = make_url(app_url)
+    if PG_CROSS_URL:
+        return make_url(PG_CROSS_URL).set(database=app.database).render_as_string(hide_password=False)
+    return app.set(username="koppel_cross", password="koppel_cross").render_as_string(hide_password=False)
 
 
 def _ensure_postgres_roles() -> None:
-    """Create the two roles and the test database when a superuser can (fresh machines)."""
+    """Create the three roles and the test database when a superuser can (fresh machines)."""
     from sqlalchemy.engine import make_url
 
-    owner, app_role = make_url(PG_OWNER_URL), make_url(PG_APP_URL)
+    owner, app_role, cross = make_url(PG_OWNER_URL), make_url(PG_APP_URL), make_url(cross_url(PG_APP_URL))
     engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
-            for url in (owner, app_role):
+            for url in (owner, app_role, cross):
                 if not conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": url.username}).scalar():
                     password = (url.password or "").replace("'", "''")
                     conn.execute(text(f"CREATE ROLE \"{url.username}\" LOGIN PASSWORD '{password}'"))
@@ -95,8 +122,13 @@ def make_app(backend: str, tmp_path_factory, **overrides):
     else:
         path = tmp_path_factory.mktemp("sqlite") / "koppel.sqlite3"
         urls = {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"}
+    uri = overrides.get("SQLALCHEMY_DATABASE_URI", urls.get("SQLALCHEMY_DATABASE_URI", ""))
+    if uri.startswith("postgresql") and "CROSS_TENANT_DATABASE_URL" not in overrides:
+        urls["CROSS_TENANT_DATABASE_URL"] = cross_url(uri)
     settings = {"KOPPEL_ENV": "testing", "WTF_CSRF_ENABLED": False, "CELERY_BROKER_URL": BROKER_URL, "REGISTRATION_LIMIT_PER_IP": "10000 per hour",
-                "REGISTRATION_LIMIT_PER_MUNICIPALITY": "10000 per day", "AUTH_CACHE_SECONDS": 0}
+                "AUTH_CACHE_SECONDS": 0,
+                "LOGIN_LIMIT_PER_IP": "10000 per hour", "LOGIN_LIMIT_PER_ACCOUNT_IP": "10000 per hour",
+                "LOGIN_LIMIT_PER_ACCOUNT": "10000 per hour"}
     return create_app({**settings, **urls, **overrides})
 
 
@@ -169,7 +201,11 @@ class World:
     records: dict = field(default_factory=dict)  # municipality slug -> ids of one record of each kind
 
     def login(self, client, email: str, password: str = PASSWORD):
-        return client.post("/login", data={"email": email, "password": password})
+        """Log in with password and TOTP code; the last response (the code step's, or the password's)."""
+        response = client.post("/login", data={"email": email, "password": password})
+        if response.status_code == 302 and response.headers["Location"].endswith("/login/code"):
+            response = client.post("/login/code", data={"code": totp_code(client.application, email)})
+        return response
 
     def bearer(self, name: str) -> dict:
         return {"Authorization": f"Bearer {self.tokens[name]}"}
@@ -179,6 +215,8 @@ def add_user(email: str, role: str, municipality=None, consortium=None) -> User:
     user = User(email=email, name=email.split("@")[0], password_hash=_PASSWORD_HASH)
     user.memberships.append(Membership(role=role, municipality=municipality, consortium=consortium))
     db.session.add(user)
+    db.session.flush()  # the TOTP secret is encrypted bound to the user's id
+    user.totp_secret, user.mfa_enabled_at = mfa.encrypt_secret(user.id, TOTP_SECRET), utcnow()
     return user
 
 
@@ -287,6 +325,10 @@ def populate(tenant_id: int, today=None) -> dict:
                                             "kind": Label("evaluation_kind", "periodic"), "match": match.id,
                                             "date": today}, code="evaluation_due").as_dict(),
                                         read_at=utcnow(), mailed_at=utcnow()))
+        # an empty destruction list (the retention routes need one)
+        from core.programme.retention import DestructionList
+
+        db.session.add(DestructionList())
         # an import job, done (the import routes need one)
         db.session.add(ImportJob(dry_run=True, state="done", source="csv", file_names=["families.csv"],
                                  finished_at=utcnow()))
@@ -325,3 +367,14 @@ def if_match(client, path: str, headers: dict) -> dict:
         return headers
     tag = client.get("/".join(parts[:6]), headers=headers).headers.get("ETag")
     return {**headers, "If-Match": tag} if tag else headers
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Print what tests recorded as ``summary`` (``record_property``), e.g. a state machine's example counts;
+    xdist relays a worker's properties with its reports, where printed output is lost."""
+    lines = [value for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get("failed", [])
+             if report.when == "call" for name, value in report.user_properties if name == "summary"]
+    if lines:
+        terminalreporter.section("summaries")
+        for line in lines:
+            terminalreporter.write_line(line)

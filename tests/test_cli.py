@@ -31,6 +31,8 @@ RUNS = [
     ("user add", ["--email", "coordinator@example.org", "--name", "Coördinator", "--role", "coordinator",
                   "--municipality", "tiel", "--password", PASSWORD]),
     ("tenants apply", ["tenants/regions/nijmegen.toml"]),
+    ("keys rotate", ["--tenant", "tiel", "--batch-size", "100"]),
+    ("keys status", []),
     ("token create", ["--name", "export", "--role", "coordinator", "--municipality", "tiel", "--days", "30",
                       "--user", "coordinator@example.org"]),
     ("token revoke", ["{prefix}"]),  # the prefix token create printed

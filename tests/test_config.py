@@ -38,6 +38,7 @@ def test_production_with_the_development_secret_refuses_to_start(env):
 
 def test_production_with_a_secret_starts_with_secure_cookies(env):
     env.setenv("SECRET_KEY", "a-long-random-production-secret")
+    env.setenv("FIELD_ENCRYPTION_KEYS", "prod1:" + "A" * 43 + "=")  # a 32-byte key
     app = create_app()
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["KOPPEL_ENV"] == "production"
@@ -147,11 +148,18 @@ BAD_VALUES = [
     ("DATABASE_URL", "nosuchdb://host/x", "DATABASE_URL is not a database URL"),
     ("MIGRATION_DATABASE_URL", "://", "MIGRATION_DATABASE_URL is not a database URL"),
     ("DATABASE_APP_ROLE", 'app"; DROP TABLE x; --', "DATABASE_APP_ROLE must be a PostgreSQL role name"),
+    ("CROSS_TENANT_DATABASE_URL", "://", "CROSS_TENANT_DATABASE_URL is not a database URL"),
+    ("DATABASE_CROSS_ROLE", "cross role", "DATABASE_CROSS_ROLE must be a PostgreSQL role name"),
     ("REDIS_URL", "localhost:6379", "REDIS_URL must start with redis://"),
     ("LOG_LEVEL", "LOUD", "LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, not 'LOUD'"),
     ("LOG_FORMAT", "xml", "LOG_FORMAT must be one of json, text"),
     ("REGISTRATION_LIMIT_PER_IP", "many", "REGISTRATION_LIMIT_PER_IP must be a rate limit"),
-    ("REGISTRATION_LIMIT_PER_MUNICIPALITY", "200 a day", "REGISTRATION_LIMIT_PER_MUNICIPALITY must be a rate limit"),
+    ("LOGIN_LIMIT_PER_IP", "lots", "LOGIN_LIMIT_PER_IP must be a rate limit"),
+    ("LOGIN_LIMIT_PER_ACCOUNT_IP", "5 a minute", "LOGIN_LIMIT_PER_ACCOUNT_IP must be a rate limit"),
+    ("LOGIN_LIMIT_PER_ACCOUNT", "20 each hour", "LOGIN_LIMIT_PER_ACCOUNT must be a rate limit"),
+    ("REAUTH_MINUTES", "0", "REAUTH_MINUTES must be a whole number of minutes (1 or more)"),
+    ("REGISTRATION_MAX_UNCONFIRMED", "0", "REGISTRATION_MAX_UNCONFIRMED must be a whole number of registrations (1 or more)"),
+    ("REGISTRATION_CONFIRM_HOURS", "1000", "REGISTRATION_CONFIRM_HOURS must be a whole number of hours (1 to 720)"),
     ("SMTP_URL", "mail.example:25", "SMTP_URL must start with smtp://"),
     ("MAIL_FROM", "Koppel", "MAIL_FROM must be an e-mail address"),
     ("SCHEDULER_REQUEUE_SECONDS", "0", "SCHEDULER_REQUEUE_SECONDS must be a whole number of seconds (1 or more)"),
@@ -160,6 +168,8 @@ BAD_VALUES = [
     ("WEBHOOK_CA_FILE", "/nonexistent/ca.pem", "WEBHOOK_CA_FILE must be a readable file of PEM certificates"),
     ("WEBHOOK_PRIVATE_NETWORKS", "10.0.0.0/33", "WEBHOOK_PRIVATE_NETWORKS must be IP networks separated by commas"),
     ("WEBHOOK_TIMEOUT_SECONDS", "0", "WEBHOOK_TIMEOUT_SECONDS must be a number of seconds (1 or more)"),
+    ("FIELD_ENCRYPTION_KEYS", "2026a:c2hvcnQ=", "FIELD_ENCRYPTION_KEYS must be distinct <id>:<base64 of 32 bytes>"),
+    ("AUDIT_CHAIN_KEY", "short", "AUDIT_CHAIN_KEY must be at least 32 characters long"),
 ]
 
 
@@ -235,4 +245,5 @@ def test_statement_parameters_are_hidden_in_every_environment(env, overrides):
             db.session.rollback()
         assert "Jansen" not in str(failed.value) and "hidden due to hide_parameters" in str(failed.value)
     env.setenv("SECRET_KEY", "a-long-random-production-secret")
+    env.setenv("FIELD_ENCRYPTION_KEYS", "prod1:" + "A" * 43 + "=")  # a 32-byte key
     assert create_app(overrides).config["SQLALCHEMY_ENGINE_OPTIONS"]["hide_parameters"] is True

@@ -53,7 +53,10 @@ def test_demo_seed_is_complete_and_idempotent(app, owner_engine):
     assert _counts(owner_engine) == first
     client = app.test_client()
     login = client.post("/login", data={"email": "coordinator.doetinchem@koppel.example", "password": demo.DEMO_PASSWORD})
-    assert login.status_code == 302
+    assert login.status_code == 302 and login.headers["Location"].endswith("/login/code")
+    import pyotp  # the demo users share the documented demo-only authenticator key
+
+    assert client.post("/login/code", data={"code": pyotp.TOTP(demo.DEMO_TOTP_SECRET).now()}).status_code == 302
     assert client.get("/doetinchem/").status_code == 200
 
 
@@ -226,7 +229,8 @@ def test_koppel_demo_logs_text_in_development_and_shows_the_banner_last(demo_dat
 
 
 def test_koppel_demo_logs_json_in_production(demo_database):
-    running = Demo(demo_database, KOPPEL_ENV="production", SECRET_KEY="a-production-secret-for-the-test-only-42")
+    running = Demo(demo_database, KOPPEL_ENV="production", SECRET_KEY="a-production-secret-for-the-test-only-42",
+                   FIELD_ENCRYPTION_KEYS="prod1:" + "A" * 43 + "=")
     try:
         url = running.started()
         assert _get(urllib.request.build_opener(), url + "api/v1/doetinchem/families?q=Jansen")[0] == 401

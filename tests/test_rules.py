@@ -272,7 +272,10 @@ def test_api_form_and_import_reach_the_same_decision_by_the_same_use_case(app, c
     form = client.post("/api/v1/aalten/registrations", json={
         "kind": "requesting", "display_name": "Familie Formulier", "email": "form@example.org", "postcode": "7121 AB",
         "house_number": "1", "consent_processing": True, "consent_wording_version": "2026-01"})
-    assert form.status_code == 201, form.get_json()
+    assert form.status_code == 202, form.get_json()
+    from tests.test_registration import confirm_waiting
+
+    confirm_waiting(app, client, "aalten", world.ids["aalten"])  # as the mailed link does
     sheet = "external_ref;kind;display_name\r\nI-1;vraaggezin;Familie Import\r\n".encode()
     imported = import_post(client, world, families=sheet, dry_run=False)
     assert imported.status_code == 201, imported.get_json()

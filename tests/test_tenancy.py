@@ -151,10 +151,11 @@ def test_rls_refuses_an_insert_for_another_tenant(app, events):
 @pg
 def test_the_tenant_setting_does_not_outlive_its_transaction(app, events):
     engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"], pool_size=1, max_overflow=0)
+    rls.install(engine, rls.scope_key(app.config["SECRET_KEY"]))
     try:
         with engine.connect() as conn:
             with conn.begin():
-                conn.execute(text("SELECT set_config('koppel.tenant_id', :t, true)"), {"t": str(events["aalten"])})
+                rls.apply_scope(conn, Scope(tenant_id=events["aalten"]))
                 assert conn.execute(text("SELECT count(*) FROM audit_event WHERE action = 'test.event'")).scalar() == 3
         with engine.connect() as conn:  # the same pooled connection, next user
             assert conn.execute(text("SELECT count(*) FROM audit_event")).scalar() == 0

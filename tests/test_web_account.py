@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pyotp
 import pytest
 from sqlalchemy import func, select, text
 
@@ -18,7 +19,7 @@ from core.scheduling.registry import kinds
 from core.usecases import users
 from tenants.context import cross_tenant_scope
 from tenants.models import Municipality
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, totp_code
 
 PUBLIC_URL = "https://koppel.example.org"
 NEW_PASSWORD = "lantern orchard quietly 77"
@@ -169,7 +170,8 @@ def test_password_forgotten_mails_a_link_that_works_once(client, world, app, smt
     weak = client.post(path, data={"password": "short"})
     assert weak.status_code == 422 and 'href="#password"' in weak.get_data(as_text=True)
     done = client.post(path, data={"password": NEW_PASSWORD})
-    assert done.status_code == 302
+    assert done.status_code == 302 and done.headers["Location"].endswith("/login/code")  # the second factor next
+    assert client.post("/login/code", data={"code": totp_code(app, email)}).status_code == 302
     assert client.get("/account").status_code == 200  # logged in
     again = client.get(path)
     assert again.status_code == 410 and "Deze link werkt niet meer" in again.get_data(as_text=True)
@@ -214,7 +216,9 @@ def test_an_invitation_sets_the_password_and_logs_in(client, world, app, smtp_se
     path = link_path(mail)
     page = client.get(path)
     assert page.status_code == 200 and "Nina Nieuw" in page.get_data(as_text=True)
-    assert client.post(path, data={"password": NEW_PASSWORD}).status_code == 302
+    assert client.post(path, data={"password": NEW_PASSWORD}).headers["Location"].endswith("/login/enrol")
+    secret = re.search(r'data-secret="([A-Z2-7]+)"', client.get("/login/enrol").get_data(as_text=True)).group(1)
+    assert client.post("/login/enrol", data={"code": pyotp.TOTP(secret).now()}).status_code == 201
     home = client.get("/")
     assert home.status_code == 200 and "Nina Nieuw" in home.get_data(as_text=True)
     assert client.get(path).status_code == 410  # used

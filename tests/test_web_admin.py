@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 
+import pyotp
 import pytest
 from sqlalchemy import select, text
 
@@ -100,7 +101,9 @@ def test_an_invited_coordinator_follows_the_mailed_link_and_is_logged_in(app, ad
     assert mail.to == ["nina@aalten.example"] and "Aalten" in mail.body
     assert "uitnodiging" in mail.message["Subject"]
     nina = app.test_client()
-    assert nina.post(link_path(mail), data={"password": NEW_PASSWORD}).status_code == 302
+    assert nina.post(link_path(mail), data={"password": NEW_PASSWORD}).headers["Location"].endswith("/login/enrol")
+    secret = re.search(r'data-secret="([A-Z2-7]+)"', nina.get("/login/enrol").get_data(as_text=True)).group(1)
+    assert nina.post("/login/enrol", data={"code": pyotp.TOTP(secret).now()}).status_code == 201  # the authenticator
     assert nina.get("/aalten/").status_code == 200  # a coordinator of Aalten now
     assert _count(owner_engine, "SELECT count(*) FROM audit_event WHERE action IN ('user.create', "
                                 "'membership.create', 'user.accept_invitation')") == 3

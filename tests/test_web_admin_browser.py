@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import re
 
+import pyotp
 import pytest
 from playwright.sync_api import expect
 
 from core.auth import roles as R
 from core.extensions import db, limiter
 from tenants.models import Municipality
-from tests.browser import browser, check_page, live_server, live_settings, log_in, new_page, page  # noqa: F401  (fixtures)
+from tests.browser import browser, check_page, live_server, live_settings, enter_code, log_in, new_page, page  # noqa: F401  (fixtures)
 from tests.conftest import add_user
 from tests.test_web_account import NEW_PASSWORD, deliver
 
@@ -76,6 +77,16 @@ def test_an_invited_coordinator_sets_a_password_and_is_logged_out_when_disabled(
     expect(nina.get_by_role("alert")).to_contain_text("Nieuw wachtwoord")
     nina.get_by_label("Nieuw wachtwoord").fill(NEW_PASSWORD)
     nina.get_by_role("button", name="Wachtwoord opslaan en inloggen").click()
+    # the second factor is set up before anything else: the QR code, the key as text, a code to confirm
+    expect(nina.get_by_role("heading", level=1)).to_have_text("Uw authenticator-app instellen")
+    expect(nina.get_by_role("img", name="QR-code voor uw authenticator-app")).to_be_visible()
+    check_page(nina, "mfa_enrol")
+    secret = nina.locator("#totp-secret").get_attribute("data-secret")
+    nina.get_by_label("Code", exact=True).fill(pyotp.TOTP(secret).now())
+    nina.get_by_role("button", name="Bevestigen").click()
+    expect(nina.get_by_role("heading", level=1)).to_have_text("Uw herstelcodes")
+    expect(nina.locator("#recovery-codes li")).to_have_count(10)
+    nina.get_by_role("link", name="Ik heb ze bewaard, verder").click()
     expect(nina.get_by_role("heading", level=1)).to_have_text("Welkom, Nina Nieuw")
     nina.get_by_role("link", name="Aalten").click()
     expect(nina.get_by_role("heading", level=1)).to_have_text("Aalten")
@@ -91,7 +102,7 @@ def test_an_invited_coordinator_sets_a_password_and_is_logged_out_when_disabled(
     nina.reload()  # her open session ended at once
     expect(nina).to_have_url(re.compile(r"/login\?next=/aalten/$"))
     log_in(nina, "nina@aalten.example", NEW_PASSWORD)
-    expect(nina.get_by_role("alert")).to_have_text("Het e-mailadres of wachtwoord klopt niet.")
+    expect(nina.get_by_role("alert")).to_contain_text("Het e-mailadres of wachtwoord klopt niet")
 
 
 def test_password_forgotten_reset_and_log_in(page, world, live_server, smtp_server):
@@ -111,6 +122,9 @@ def test_password_forgotten_reset_and_log_in(page, world, live_server, smtp_serv
     page.get_by_label("Nieuw wachtwoord").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Wachtwoord opslaan en inloggen").click()
     expect(page.get_by_role("status")).to_contain_text("Uw nieuwe wachtwoord is ingesteld")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Inloggen: code")  # a new password is not enough
+    check_page(page, "login_code")
+    enter_code(page, email)
     page.get_by_role("button", name="Uitloggen").click()
     log_in(page, email, NEW_PASSWORD)
     expect(page.get_by_role("heading", level=1)).to_have_text("Welkom, coordinator")

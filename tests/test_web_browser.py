@@ -14,8 +14,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser import browser, check_page, live_server, live_settings, log_in, new_page, page  # noqa: F401  (fixtures)
-from tests.conftest import PASSWORD
+from tests.browser import browser, check_page, live_server, live_settings, enter_code, log_in, new_page, page  # noqa: F401  (fixtures)
+from tests.conftest import PASSWORD, totp_code
 
 pytestmark = [
     pytest.mark.browser,
@@ -23,7 +23,8 @@ pytestmark = [
 ]
 
 SCREENSHOT = "/tmp/koppel-tenant.png"
-WRONG_PASSWORD_DUTCH = "Het e-mailadres of wachtwoord klopt niet."
+WRONG_PASSWORD_DUTCH = ("Het e-mailadres of wachtwoord klopt niet, of er waren te veel pogingen. "
+                        "Probeer het over een tijdje opnieuw.")
 
 
 def test_coordinator_logs_in_in_dutch_and_opens_their_municipality(page, world):
@@ -36,6 +37,8 @@ def test_coordinator_logs_in_in_dutch_and_opens_their_municipality(page, world):
     page.get_by_label("E-mailadres").fill(world.users["coordinator"])
     page.get_by_label("Wachtwoord").fill(PASSWORD)
     page.get_by_role("button", name="Inloggen").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Inloggen: code")  # the second step
+    enter_code(page, world.users["coordinator"])
 
     expect(page).to_have_url(re.compile(r"/$"))
     expect(page).to_have_title("Startpagina · Koppel")
@@ -62,6 +65,7 @@ def test_after_logging_in_the_user_returns_to_the_page_they_asked_for(page, worl
     page.get_by_label("E-mailadres").fill(world.users["coordinator"])
     page.get_by_label("Wachtwoord").fill(PASSWORD)
     page.get_by_role("button", name="Inloggen").click()
+    enter_code(page, world.users["coordinator"])
     expect(page).to_have_url(re.compile(r"/aalten/$"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Aalten")
     page.locator("a.brand").click()  # the brand leads back to the start page
@@ -144,7 +148,7 @@ def test_logging_out_ends_the_session(page, world):
     expect(page.locator("body")).not_to_contain_text("GM0197")
 
 
-def test_the_login_form_works_by_keyboard_alone_and_every_input_has_a_label(page, world):
+def test_the_login_form_works_by_keyboard_alone_and_every_input_has_a_label(page, world, live_server):
     page.goto("/login")
 
     for label in ("E-mailadres", "Wachtwoord"):
@@ -168,6 +172,9 @@ def test_the_login_form_works_by_keyboard_alone_and_every_input_has_a_label(page
     page.keyboard.press("Tab")
     expect(page.get_by_label("Wachtwoord")).to_be_focused()
     page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page.get_by_label("Code", exact=True)).to_be_focused()  # the code page puts the cursor in its field
+    page.keyboard.type(totp_code(live_server.app, world.users["coordinator"]))
     page.keyboard.press("Enter")
 
     expect(page).to_have_url(re.compile(r"/$"))

@@ -149,9 +149,25 @@ def test_a_family_signs_up_and_only_its_own_municipality_sees_it(app, world, new
     expect(page).to_have_url(re.compile(r"/aalten/register/done$"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Bedankt voor uw aanmelding")
     expect(page.get_by_role("heading", name="Wat gebeurt er nu?")).to_be_visible()
-    expect(page.locator("main")).to_contain_text("binnen 5 werkdagen")
+    expect(page.locator("main")).to_contain_text("Binnen 5 werkdagen")
     expect(page.locator("main")).not_to_contain_text("Özdemir")
+    expect(page.get_by_role("status")).to_contain_text("Controleer uw e-mail")
     check_page(page, "register-done")
+
+    # the link from the confirmation mail (tests/test_registration.py follows the mail itself): a button confirms
+    from core.programme.registration import PendingRegistration
+    from core.usecases import registrations
+    from tenants.context import tenant_scope
+
+    with app.app_context(), tenant_scope(world.ids["aalten"]):
+        token = registrations.make_token(db.session.scalar(select(PendingRegistration)))
+    page.goto(f"/aalten/register/confirm/{token}")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Bevestig uw aanmelding")
+    check_page(page, "register-confirm")
+    page.get_by_role("button", name="Bevestig mijn aanmelding").click()
+    expect(page).to_have_url(re.compile(r"/aalten/register/confirmed$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Uw aanmelding is bevestigd")
+    check_page(page, "register-confirmed")
 
     aalten = new_page()
     log_in(aalten, world.users[R.COORDINATOR])

@@ -258,6 +258,7 @@ def worker_environ(app, **settings) -> dict:
     environ = {k: v for k, v in os.environ.items() if k not in SETTINGS and k != "CELERY_BROKER_URL"}
     environ.update(KOPPEL_ENV="testing", DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
                    MIGRATION_DATABASE_URL=app.config["MIGRATION_DATABASE_URL"],
+                   CROSS_TENANT_DATABASE_URL=app.config["CROSS_TENANT_DATABASE_URL"] or "",
                    SCHEDULER_REQUEUE_SECONDS=str(REQUEUE_SECONDS), BROKER_VISIBILITY_SECONDS=str(VISIBILITY_SECONDS),
                    LOG_LEVEL="INFO", PYTHONUNBUFFERED="1", **settings)
     return environ

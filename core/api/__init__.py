@@ -16,6 +16,7 @@ def blueprints():
         municipalities,
         notifications,
         policy,
+        privacy,
         registrations,
         reports,
         review,
@@ -26,4 +27,5 @@ def blueprints():
 
     return [account.blp, municipalities.blp, audit_events.blp, consortia.blp, families.blp, matches.blp,
             evaluations.blp, duplicates.blp, targets.blp, registrations.blp, imports.blp, kpis.blp, policy.blp,
-            scheduled_work.blp, notifications.blp, work_items.blp, review.blp, exports.blp, reports.blp]
+            scheduled_work.blp, notifications.blp, work_items.blp, review.blp, exports.blp, reports.blp,
+            privacy.blp]

@@ -1,8 +1,9 @@
 """Bulk import from spreadsheets: an XLSX workbook or CSV files (see docs/import.md).
 
 ``POST /api/v1/<municipality>/imports`` (multipart/form-data) checks what can
-be told of the upload at once (422 with the report: no file, not a workbook,
-not UTF-8; 413 when too large) and answers 202 with an import job that a
+be told of the upload at once (422 with the report: no file, a name, type or
+content that is not the field's, a zip that unpacks too large, not UTF-8; 413
+when too large) and answers 202 with an import job that a
 worker runs (:mod:`core.scheduling.imports`): a dry run (the default) or,
 with ``dry_run=false``, the import. ``GET .../imports/<id>`` shows its
 progress and, when done, its report; ``GET .../imports`` lists the jobs.
@@ -121,16 +122,15 @@ def run_import(query, files):
     # from different places: the upload schema above documents dry_run, the form is parsed here.
     form = blp.ARGUMENTS_PARSER.parse(ImportFormSchema(), location="form", unknown=EXCLUDE)
     dry_run = form.get("dry_run", query.get("dry_run", True))  # the form wins over the query string
-    sent = {name: files[name] for name in ("workbook", *imports.SHEETS) if files.get(name) is not None}
-    content = {name: upload.read() for name, upload in sent.items()}
-    workbook = content.get("workbook")
-    checked = imports.check_upload(workbook, {k: v for k, v in content.items() if k != "workbook"})
+    sent = imports.received(files)
+    checked = imports.check_upload(sent)
     if checked.problems:  # the report, not the job: answered as it is (the 202 schema would cut it)
         report = imports.Report(dry_run=dry_run, source=checked.source, problems=checked.problems)
         return make_response(ImportReportSchema().dump(report.as_dict()), 422)
     principal = g.principal
-    job = background.submit(content, [upload.filename or name for name, upload in sent.items()], dry_run=dry_run,
-                            actor=principal.label, user_id=principal.user_id)
+    job = background.submit({name: item.content for name, item in sent.items()},
+                            [item.label for item in sent.values()], dry_run=dry_run, actor=principal.label,
+                            user_id=principal.user_id)
     db.session.commit()
     background.send(job)
     location = url_for("imports.get_import", municipality=g.tenant.slug, import_job_id=job.id)

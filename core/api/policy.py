@@ -237,7 +237,10 @@ class SuggestionQuerySchema(Schema):
 @blp.alt_response(409, response="CONFLICT")
 def match_suggestions(query, family_id):
     """Supporting families ranked for this requesting family, each score with its reasons."""
-    found = suggestions.suggest(get_or_404(Family, family_id), query["limit"])
+    from core.usecases import families
+
+    found = suggestions.suggest(families.read(family_id, "match-suggestions"), query["limit"])
+    db.session.commit()  # the read's audit record
     return [s.__dict__ for s in found]
 
 

@@ -1,7 +1,10 @@
-"""The public registration form's endpoint: no login, rate limited per IP and per municipality."""
-from __future__ import annotations
+"""The public registration form's endpoint: no login, rate limited per client IP, confirmed by e-mail.
 
-from datetime import date
+A registration is kept until the link mailed to its address is opened and confirmed (see
+:mod:`core.usecases.registrations`); only then do the municipality's coordinators see it. The answer is the
+same whether or not a mail went out (an address that got one minutes ago gets none).
+"""
+from __future__ import annotations
 
 from flask import current_app, g
 from marshmallow import Schema, fields
@@ -10,7 +13,7 @@ from core.api.common import Blueprint
 from core.auth.access import public_in_tenant
 from core.extensions import db, limiter
 from core.programme import registration
-from core.usecases import families
+from core.usecases import registrations
 
 blp = Blueprint("registrations", __name__, url_prefix="/api/v1/<municipality>", description="Public registration")
 
@@ -18,19 +21,21 @@ blp = Blueprint("registrations", __name__, url_prefix="/api/v1/<municipality>", 
 class ReceiptSchema(Schema):
     received = fields.Boolean()
     municipality = fields.String()
-    registered_on = fields.Date()
+    confirm_within_hours = fields.Integer(metadata={
+        "description": "the registration reaches the municipality once the link mailed to its address is opened "
+                       "within this many hours"})
 
 
 @blp.post("/registrations")
 @limiter.limit(lambda: current_app.config["REGISTRATION_LIMIT_PER_IP"])
-@limiter.limit(lambda: current_app.config["REGISTRATION_LIMIT_PER_MUNICIPALITY"],
-               key_func=lambda: f"municipality:{g.tenant.id}", scope="registrations-per-municipality")
 @public_in_tenant
 @blp.arguments(registration.RegistrationSchema)
-@blp.response(201, ReceiptSchema)
+@blp.response(202, ReceiptSchema)
 @blp.alt_response(429, response="TOO_MANY_REQUESTS")
 def register(data):
-    """Register a family with the municipality (no login). A coordinator will get in touch."""
-    families.register_from_form(data)
+    """Register a family with the municipality (no login). A mail asks to confirm; then a coordinator will
+    get in touch."""
+    registrations.submit(data)
     db.session.commit()
-    return {"received": True, "municipality": g.tenant.name, "registered_on": date.today()}
+    return {"received": True, "municipality": g.tenant.name,
+            "confirm_within_hours": current_app.config["REGISTRATION_CONFIRM_HOURS"]}

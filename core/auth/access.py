@@ -6,13 +6,13 @@ suite can check every route in Flask's URL map against it.
 
 Order of checks for a tenant route ``/<municipality>/...``:
 
-1. unknown slug: 404 (before anything else, see :mod:`tenants.resolution`);
-2. no valid login or token: 401 (the web redirects to the login page);
-3. no relation at all to this municipality: 404, so ids and tenants cannot be probed;
-4. the municipality is suspended: 403 with an explanation;
-5. a relation, but not one of the view's roles: 403;
-6. otherwise the tenant context is entered for the rest of the request;
-7. every ``<table>_id`` in the URL must name an object of this tenant: 404
+1. no valid login or token: 401 (the web redirects to the login page), for an unknown slug too, so an
+   anonymous request cannot tell which municipalities exist (see :mod:`tenants.resolution`);
+2. an unknown slug, or no relation at all to this municipality: 404, so ids and tenants cannot be probed;
+3. the municipality is suspended: 403 with an explanation;
+4. a relation, but not one of the view's roles: 403;
+5. otherwise the tenant context is entered for the rest of the request;
+6. every ``<table>_id`` in the URL must name an object of this tenant: 404
    otherwise, before the request body is even read (object-level check).
 
 Every refusal is audited.
@@ -31,7 +31,7 @@ from core.auth import roles as R
 from core.auth import tokens
 from core.errors import Forbidden, NotFound, TenantSuspended, Unauthenticated
 from core.types import utcnow
-from tenants import context
+from tenants import context, resolution
 
 PUBLIC, USER, TENANT, CONSORTIUM, PLATFORM = "public", "user", "tenant", "consortium", "platform"
 #: No login, but inside an active municipality (the public registration form).
@@ -131,6 +131,9 @@ def authorize(access: Access) -> Principal | None:
     if access.scope == PUBLIC:
         return None
     if access.scope == PUBLIC_TENANT:
+        if not resolution.known(g.tenant):  # public pages: which municipalities take part is public anyway
+            g.pop("tenant")
+            raise NotFound()
         if g.tenant.is_suspended:
             raise TenantSuspended()
         g.tenant_token = context.enter(context.Scope(tenant_id=g.tenant.id))
@@ -139,6 +142,10 @@ def authorize(access: Access) -> Principal | None:
     if principal is None:
         tenant = g.get("tenant")
         _refuse(Unauthenticated(), "not authenticated", tenant.id if tenant is not None else None)
+    for place in ("tenant", "consortium"):  # an unknown slug: as a place where the caller has no role
+        if place in g and not resolution.known(g.get(place)):
+            g.pop(place)
+            _refuse(NotFound(), "not a member")
     if access.scope == USER:
         return principal
     if access.scope == PLATFORM:
@@ -173,8 +180,8 @@ def _check_objects() -> None:
 
     for name, value in (request.view_args or {}).items():
         model = TENANT_MODELS.get(name[:-3]) if name.endswith("_id") else None
-        if model is not None and db.session.get(model, value) is None:
-            raise NotFound(f"No {model.__tablename__.replace('_', ' ')} {value}")
+        if model is not None and db.session.get(model, value) is None:  # none, or another tenant's: audited
+            _refuse(NotFound(f"No {model.__tablename__.replace('_', ' ')} {value}"), "no such object", g.tenant.id)
 
 
 def requires(*roles: str, scope: str = TENANT):

@@ -1,4 +1,4 @@
-"""Users, memberships, web sessions and API tokens.
+"""Users, memberships, web sessions, MFA recovery codes, known login addresses and API tokens.
 
 None of these is tenant-owned: they decide who may enter a tenant, so they
 are read before any tenant context exists.
@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.extensions import db
@@ -25,8 +25,11 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    failed_login_window_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # TOTP (core/auth/mfa.py): the secret AES-GCM encrypted; enabled once confirmed with a code; the last
+    # time step accepted (a code works once).
+    totp_secret: Mapped[str | None] = mapped_column(String(255))
+    mfa_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     language: Mapped[str | None] = mapped_column(String(2))  # nl | en; None: the browser's (Accept-Language)
 
     memberships: Mapped[list[Membership]] = relationship(
@@ -79,8 +82,37 @@ class UserSession(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ip: Mapped[str | None] = mapped_column(String(45))
+    #: The last time the user gave password and code in this session (login or re-authentication).
+    auth_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     user: Mapped[User] = relationship()
+
+
+class RecoveryCode(db.Model):
+    """A one-time MFA recovery code: a public lookup part and an argon2id hash of the secret part."""
+
+    __tablename__ = "recovery_code"
+    __table_args__ = (UniqueConstraint("user_id", "lookup", name="uq_recovery_code_user_lookup"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    lookup: Mapped[str] = mapped_column(String(8))
+    code_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LoginSource(db.Model):
+    """A client address (as a keyed digest) from which a user completed a login: failures from elsewhere do not
+    throttle the user there (core/auth/login.py)."""
+
+    __tablename__ = "login_source"
+    __table_args__ = (UniqueConstraint("user_id", "ip_digest", name="uq_login_source_user_ip"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    ip_digest: Mapped[str] = mapped_column(String(64))
+    last_success_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ApiToken(db.Model):

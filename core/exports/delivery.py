@@ -49,6 +49,7 @@ from core.scheduling.registry import BadData, Transient
 from core.types import utcnow
 from tenants import rls
 from tenants.context import current_scope
+from tenants.session import engine_for
 from tenants.models import Consortium, Municipality
 
 #: The kind of scheduled work that delivers a run (core/scheduling/exports.py).
@@ -147,7 +148,7 @@ def record(run: ExportRun, channel: str, outcome: str, status_code: int | None =
         db.session.add(ExportDelivery(**values))
         db.session.flush()
         return
-    with db.engine.begin() as connection:
+    with engine_for(current_scope()).begin() as connection:  # a consortium's run: the cross role's engine
         rls.apply_scope(connection, current_scope())
         connection.execute(insert(ExportDelivery.__table__).values(**values))
 

@@ -1,4 +1,9 @@
-"""Turning stored records into the plain facts that plugins get (see core.policy.types)."""
+"""Turning stored records into the plain facts that plugins get (see core.policy.types).
+
+Facts hold decrypted special-category fields (problem areas, income, wishes). The process keeps
+matching facts in one cache per tenant, filled and read only inside that tenant's scope (never in a
+cross-tenant scope), so a tenant's decrypted values are never handed to another tenant's work.
+"""
 from __future__ import annotations
 
 import threading
@@ -8,6 +13,7 @@ from datetime import date
 
 from sqlalchemy import func, or_, select
 
+from core.crypto import fields as encrypted
 from core.extensions import db
 from core.programme import vocabulary as V
 from core.programme.models import Approval, Consent, Family, Match, Member
@@ -27,18 +33,30 @@ _NAMES = (
     "district_code", "neighbourhood_code", "latitude", "longitude", "languages", "availability", "weekends",
     "overnight", "support_kinds", "capacity_children", "capacity_age_min", "capacity_age_max", "wishes",
     "preferences")
-_COLUMNS = [Family.__table__.c[name] for name in _NAMES]
+_COLUMNS = [Family.__table__.c[name] for name in _NAMES] + [Family.__table__.c.tenant_id, Family.__table__.c.row_key]
 
 
-_cache: OrderedDict = OrderedDict()
+#: tenant id -> {(family id, version, today): facts}, oldest first
+_caches: dict[int, OrderedDict] = {}
 _cache_lock = threading.Lock()
-
-
-def forget() -> None:
-    """Drop every cached fact (a database emptied and refilled reuses ids and versions, as the tests do)."""
-    with _cache_lock:
-        _cache.clear()
+#: At most this many facts per tenant.
 MAX_CACHED_FACTS = 100_000
+
+
+def forget(tenant_id: int | None = None) -> None:
+    """Drop the cached facts of *tenant_id*, or every tenant's (a database emptied and refilled reuses ids and
+    versions, as the tests do; a key rotation)."""
+    with _cache_lock:
+        if tenant_id is None:
+            _caches.clear()
+        else:
+            _caches.pop(tenant_id, None)
+
+
+def cached_tenants() -> set[int]:
+    """The tenants whose facts this process holds (for tests)."""
+    with _cache_lock:
+        return {tenant_id for tenant_id, cache in _caches.items() if cache}
 
 
 def matching_facts(family_ids, today: date) -> dict[int, FamilyFacts]:
@@ -50,22 +68,27 @@ def matching_facts(family_ids, today: date) -> dict[int, FamilyFacts]:
     """
     tenant_id = current_tenant_id()
     versions = dict(db.session.execute(select(Family.id, Family.version).where(Family.id.in_(family_ids))).all())
-    found, missing = {}, []
-    with _cache_lock:
-        for family_id, version in versions.items():
-            facts = _cache.get((tenant_id, family_id, version, today))
-            if facts is None:
-                missing.append(family_id)
-            else:
-                found[family_id] = facts
-    if missing:
-        loaded = families(missing, today, screening=False)
+    if tenant_id is None:  # a cross-tenant scope: nothing cached, nothing read from a cache
+        found = families(list(versions), today, screening=False)
+    else:
+        found, missing = {}, []
         with _cache_lock:
-            for family_id, facts in loaded.items():
-                _cache[(tenant_id, family_id, versions[family_id], today)] = facts
-            while len(_cache) > MAX_CACHED_FACTS:
-                _cache.popitem(last=False)
-        found.update(loaded)
+            cache = _caches.setdefault(tenant_id, OrderedDict())
+            for family_id, version in versions.items():
+                facts = cache.get((family_id, version, today))
+                if facts is None:
+                    missing.append(family_id)
+                else:
+                    found[family_id] = facts
+        if missing:
+            loaded = families(missing, today, screening=False)
+            with _cache_lock:
+                cache = _caches.setdefault(tenant_id, OrderedDict())
+                for family_id, facts in loaded.items():
+                    cache[(family_id, versions[family_id], today)] = facts
+                while len(cache) > MAX_CACHED_FACTS:
+                    cache.popitem(last=False)
+            found.update(loaded)
     placed = _placed(family_ids)
     for family_id, facts in found.items():
         if facts.children_placed != placed.get(family_id, 0):
@@ -89,7 +112,11 @@ def families(family_ids, today: date, *, screening: bool = True) -> dict[int, Fa
     """
     if isinstance(family_ids, list) and not family_ids:
         return {}
-    rows = [dict(zip(_NAMES, row)) for row in db.session.execute(select(*_COLUMNS).where(Family.id.in_(family_ids)))]
+    connection = db.session.connection()
+    rows = [encrypted.open_row(Family.__table__, row._asdict(), connection)
+            for row in db.session.execute(select(*_COLUMNS).where(Family.id.in_(family_ids)))]
+    for row in rows:
+        del row["tenant_id"], row["row_key"]
     members: dict[int, list[PersonFacts]] = {}
     for m in db.session.execute(select(Member.family_id, Member.role, Member.date_of_birth, Member.vog_issued_on)
                                 .where(Member.family_id.in_(family_ids)).order_by(Member.id)):

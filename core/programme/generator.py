@@ -36,6 +36,7 @@ from typing import Iterable
 
 from sqlalchemy import insert, select, text
 
+from core.crypto import fields as encrypted
 from core.extensions import db
 from core.programme import vocabulary as V
 from core.policy.types import MatchFacts
@@ -797,7 +798,9 @@ def _insert(table, rows: list[dict], batch_size: int, *, returning: bool = False
     elif returning:
         statement = statement.returning(table.c.id, sort_by_parameter_order=True)
     for start in range(0, len(rows), batch_size):
-        chunk = rows[start:start + batch_size]
+        # encrypted columns are sealed here: Core INSERTs do not pass through the ORM's events (core/crypto)
+        chunk = encrypted.seal_rows(table, [dict(row) for row in rows[start:start + batch_size]],
+                                    db.session.connection())
         result = db.session.execute(statement, chunk)
         if returning:
             ids.extend(result.scalars().all())

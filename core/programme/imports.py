@@ -31,9 +31,10 @@ The import runs in three steps:
 or none. A dry run applies too, and then rolls everything back, so it finds
 what the real run would (the policy's refusals included) and writes nothing.
 The request checks only what :func:`check_upload` can tell without reading
-the file; a worker does the rest (:mod:`core.scheduling.imports`), telling a
-progress callback of each row checked (:data:`CHECKED`) and written
-(:data:`WRITTEN`).
+the rows (the file's name, claimed type and kind of content, a workbook's
+zip directory: see "Hostile files" in docs/import.md); a worker does the rest
+(:mod:`core.scheduling.imports`), telling a progress callback of each row
+checked (:data:`CHECKED`) and written (:data:`WRITTEN`).
 
 Re-importing is idempotent. Rows are matched on ``external_ref`` within the
 tenant (a member's within its family): an unchanged row is skipped, a
@@ -54,8 +55,12 @@ the move): messages the match service queues for them are cancelled.
 from __future__ import annotations
 
 import csv
+import importlib.util
 import io
+import os
 import re
+import stat
+import zipfile
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
@@ -64,6 +69,7 @@ from marshmallow import ValidationError
 from sqlalchemy import or_, select
 
 from core.extensions import db
+from core.inputs import file_label
 from core.messages import Message, render
 from core.programme import families as family_service
 from core.programme import matches as match_service
@@ -79,6 +85,8 @@ MAX_ROWS = 50_000  # per sheet, after the header; empty rows count too
 MAX_COLUMNS = 100
 #: Problems listed in a report; the rest are counted (``problem_count``).
 MAX_LISTED = 200
+#: What a problem's column name and message keep of their length (they may quote the file's cells).
+MAX_QUOTED, MAX_MESSAGE = 120, 1000
 #: A progress callback is called once per row with one of these (a row was checked, or written) and the
 #: number of problems found so far.
 CHECKED, WRITTEN = "checked", "written"
@@ -170,6 +178,12 @@ class Problem:
     row: int | None  # as the spreadsheet numbers it: the header is row 1; None for the file as a whole
     column: str | None
     message: str
+
+    def __post_init__(self):  # a column or message may quote the file: a report stays small whatever it holds
+        if self.column is not None and len(self.column) > MAX_QUOTED:
+            self.column = self.column[:MAX_QUOTED] + "…"
+        if len(self.message) > MAX_MESSAGE:
+            self.message = self.message[:MAX_MESSAGE] + "…"
 
 
 @dataclass
@@ -314,18 +328,49 @@ def _table(name: str, rows, problems: list[Problem]) -> Table | None:
     return Table(name, present, out)
 
 
+def _require_defused_xml() -> None:
+    """Workbooks are XML: refuse to start when openpyxl would parse them without defusedxml, which refuses
+    entity declarations (billion laughs, external entities). ``OPENPYXL_DEFUSEDXML=False`` turns it off."""
+    setting = os.environ.get("OPENPYXL_DEFUSEDXML", "True")
+    if setting != "True" or importlib.util.find_spec("defusedxml") is None:
+        raise RuntimeError("Koppel reads workbooks only with defusedxml: install it, and leave OPENPYXL_DEFUSEDXML "
+                           f"unset or True (it is {setting!r})")
+
+
+_require_defused_xml()
+
+
+def _parsed_safely() -> bool:
+    """Whether openpyxl, as imported, parses with defusedxml (it decides once, when it is imported)."""
+    import defusedxml.ElementTree
+    from openpyxl.xml import functions
+
+    return functions.iterparse is defusedxml.ElementTree.iterparse
+
+
+def _reason(exc: BaseException) -> str:
+    """The kind of error at the root of *exc* (openpyxl wraps the XML parser's), e.g. ``EntitiesForbidden``."""
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    return exc.__class__.__name__
+
+
 def read_workbook(data: bytes) -> Upload:
-    """Read an XLSX workbook; unknown sheets (instructions, lists) are ignored."""
+    """Read an XLSX workbook; unknown sheets (instructions, lists) are ignored. A workbook that cannot be
+    read, also halfway through a sheet (malformed XML, entity declarations), is a problem, not an exception."""
+    problem = _workbook_problem(data)
+    if problem is not None:
+        return Upload("xlsx", {}, [problem])
     from openpyxl import load_workbook
 
+    if not _parsed_safely():
+        return Upload("xlsx", {}, [Problem(None, None, "workbook", "this server cannot read workbooks safely "
+                                           "(OPENPYXL_DEFUSEDXML is off); tell the administrator")])
     problems: list[Problem] = []
-    if not data.startswith(ZIP):
-        return Upload("xlsx", {}, [_NOT_A_WORKBOOK])
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds on a damaged file
-        return Upload("xlsx", {}, [Problem(None, None, "workbook",
-                                           f"the workbook cannot be read ({exc.__class__.__name__})")])
+        return Upload("xlsx", {}, [Problem(None, None, "workbook", f"the workbook cannot be read ({_reason(exc)})")])
     tables = {}
     try:
         for sheet in book.worksheets:
@@ -337,7 +382,12 @@ def read_workbook(data: bytes) -> Upload:
                 problems.append(Problem(name, None, None, f"two sheets are called {name}"))
                 continue
             rows = sheet.iter_rows(max_row=MAX_ROWS + 2, max_col=MAX_COLUMNS + 1, values_only=True)
-            table = _table(name, rows, problems)
+            try:  # openpyxl parses the sheet while its rows are read
+                table = _table(name, rows, problems)
+            except Exception as exc:  # noqa: BLE001 - XML, zip and value errors of a damaged sheet
+                problems.append(Problem(name, None, None, f"the sheet cannot be read ({_reason(exc)}); "
+                                        "open it in Excel and save it again as .xlsx"))
+                continue
             if table is not None:
                 tables[name] = table
     finally:
@@ -349,17 +399,33 @@ def read_workbook(data: bytes) -> Upload:
 
 
 def _decode_csv(name: str, data: bytes, problems: list[Problem]) -> str | None:
-    """The text of a CSV file, or None with a problem (a workbook sent as CSV, not UTF-8)."""
-    if data.startswith(ZIP):
+    """The text of a CSV file, or None with a problem: empty, a workbook or other binary file sent as CSV,
+    not UTF-8, or holding NUL bytes."""
+    before = len(problems)
+    if not data.lstrip(b"\xef\xbb\xbf \t\r\n"):
+        problems.append(Problem(name, None, None, "the file is empty"))
+    elif data.startswith(ZIP):
         problems.append(Problem(name, None, None, "this is an XLSX workbook; send it as the field workbook"))
+    elif data.startswith(OLE):
+        problems.append(Problem(name, None, None, "this is an old Excel file (.xls), not CSV; save it as "
+                                "'CSV UTF-8 (door komma's gescheiden)'"))
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        problems.append(Problem(name, None, None, "the file is UTF-16 ('Unicode-tekst'), not UTF-8; in Excel save "
+                                "it as 'CSV UTF-8 (door komma's gescheiden)'"))
+    if len(problems) > before:
         return None
     try:
-        return data.decode("utf-8-sig")
+        content = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         problems.append(Problem(name, line, None, "the file is not UTF-8; in Excel save it as "
                                 "'CSV UTF-8 (door komma's gescheiden)'"))
         return None
+    if "\x00" in content:
+        line = content[: content.index("\x00")].count("\n") + 1
+        problems.append(Problem(name, line, None, "the file holds a NUL byte: it is not a text file"))
+        return None
+    return content
 
 
 def read_csv(name: str, data: bytes, problems: list[Problem]) -> Table | None:
@@ -369,16 +435,79 @@ def read_csv(name: str, data: bytes, problems: list[Problem]) -> Table | None:
         return None
     first = content.split("\n", 1)[0]
     delimiter = max((";", ",", "\t"), key=first.count)
+    reader = csv.reader(io.StringIO(content, newline=""), delimiter=delimiter)
     try:
-        return _table(name, csv.reader(io.StringIO(content, newline=""), delimiter=delimiter), problems)
-    except csv.Error as exc:
-        problems.append(Problem(name, None, None, f"the CSV file cannot be read: {exc}"))
+        return _table(name, reader, problems)
+    except csv.Error as exc:  # a cell longer than csv.field_size_limit(), a quote where none may be
+        problems.append(Problem(name, reader.line_num or None, None, f"the CSV file cannot be read: {exc}"))
         return None
 
 
 ZIP = b"PK\x03\x04"  # how an XLSX workbook (a zip) begins
+OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # an old .xls, or a workbook with a password (encrypted)
+#: A workbook's zip may hold at most this many entries (Excel writes a dozen or two) ...
+MAX_ZIP_ENTRIES = 1000
+#: ... unpack to at most this many bytes together (as its central directory says; Python's zipfile never
+#: unpacks an entry beyond the size given there) ...
+MAX_UNPACKED_BYTES = 100 * 2**20
+#: ... and, once that is over RATIO_FLOOR, at most MAX_RATIO times the size of the upload.
+MAX_RATIO = 100
+RATIO_FLOOR = 10 * 2**20
+#: What each field of an upload may be called, and what type a client may claim for it (browsers claim
+#: what the system knows the extension as: none, or application/octet-stream, are taken too).
+EXTENSIONS = {"workbook": (".xlsx",), "csv": (".csv", ".tsv", ".txt")}
+MEDIA_TYPES = {
+    "workbook": {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "application/zip",
+                 "application/x-zip-compressed", "application/octet-stream", ""},
+    "csv": {"text/csv", "text/plain", "text/tab-separated-values", "text/x-csv", "text/comma-separated-values",
+            "application/csv", "application/vnd.ms-excel", "application/octet-stream", ""},
+}
 _NOT_A_WORKBOOK = Problem(None, None, "workbook", "not an XLSX workbook; save it as Excel workbook (.xlsx), "
                           "or send CSV files as the fields families, members, matches")
+
+
+def _workbook_problem(data: bytes) -> Problem | None:
+    """What the zip's central directory tells (nothing is unpacked): not a zip, not an XLSX workbook, or a
+    zip that unpacks too large, into too many entries, or into paths outside itself."""
+    if data.startswith(OLE):
+        return Problem(None, None, "workbook", "an old Excel file (.xls) or a workbook with a password; save it "
+                       "as Excel workbook (.xlsx) without a password")
+    if not data.startswith(ZIP):
+        return _NOT_A_WORKBOOK
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, EOFError, OSError):
+        return Problem(None, None, "workbook", "the workbook is damaged (not a complete zip file); save it again")
+
+    def refused(why: str) -> Problem:
+        return Problem(None, None, "workbook", f"refused: {why}")
+
+    if len(entries) > MAX_ZIP_ENTRIES:
+        return refused(f"the zip holds {len(entries)} entries; a workbook has at most {MAX_ZIP_ENTRIES}")
+    unpacked = sum(entry.file_size for entry in entries)
+    if unpacked > MAX_UNPACKED_BYTES:
+        return refused(f"it unpacks to {unpacked // 2**20} MB; a workbook may unpack to at most "
+                       f"{MAX_UNPACKED_BYTES // 2**20} MB")
+    if unpacked > RATIO_FLOOR and unpacked > MAX_RATIO * len(data):
+        return refused(f"it unpacks to {unpacked // len(data)} times its size; at most {MAX_RATIO} times")
+    names = [entry.filename for entry in entries]
+    if len(set(names)) < len(names):
+        return refused("two entries of the zip have the same name")
+    for entry in entries:
+        name = entry.filename
+        if name.startswith(("/", "\\")) or "\\" in name or ":" in name or ".." in name.split("/"):
+            return refused("an entry of the zip has a path outside the workbook")
+        if stat.S_ISLNK(entry.external_attr >> 16):
+            return refused("an entry of the zip is a symbolic link")
+        if entry.flag_bits & 0x1:
+            return refused("an entry of the zip is encrypted")
+        if entry.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            return refused("an entry of the zip is compressed in a way Excel does not use")
+    if "[Content_Types].xml" not in names or not any(name.startswith("xl/") for name in names):
+        return Problem(None, None, "workbook", "a zip file, but no Excel workbook (.xlsx); save it as Excel "
+                       "workbook, or send CSV files as the fields families, members, matches")
+    return None
 
 
 def _which_files(workbook: bytes | None, csv_files: dict[str, bytes]) -> Problem | None:
@@ -390,39 +519,98 @@ def _which_files(workbook: bytes | None, csv_files: dict[str, bytes]) -> Problem
     return None
 
 
-def check_upload(workbook: bytes | None = None, csv_files: dict[str, bytes] | None = None) -> Upload:
-    """What can be told of an upload without reading its rows (in the request): that there is a file, a
-    workbook or CSV files, a workbook that is one, CSV files in UTF-8. The same problems as
-    :func:`read_upload`'s; the tables are read by that."""
-    csv_files = {k: v for k, v in (csv_files or {}).items() if v is not None}
-    problem = _which_files(workbook, csv_files)
+@dataclass(frozen=True)
+class Received:
+    """One uploaded file: its content, and the name and media type its client gave it (claims, checked
+    against the content by :func:`check_upload`; the name is shown as :attr:`label`, never used as a path)."""
+
+    field: str  # workbook, families, members or matches
+    content: bytes
+    filename: str | None = None
+    mimetype: str | None = None
+
+    @property
+    def label(self) -> str:
+        return file_label(self.filename, self.field)
+
+
+def received(files) -> dict[str, Received]:
+    """The files of a request (werkzeug's ``FileStorage`` by field name), read: the fields of an upload
+    (workbook, families, members, matches) that hold a file; an empty file input is left out."""
+    out = {}
+    for name in ("workbook", *SHEETS):
+        upload = files.get(name)
+        if upload is None:
+            continue
+        content = upload.read()
+        if upload.filename or content:
+            out[name] = Received(name, content, upload.filename, upload.mimetype)
+    return out
+
+
+def _claim_problem(item: Received) -> Problem | None:
+    """The extension and media type the client gave, against what the field takes (ASVS 5.2.2)."""
+    kind = "workbook" if item.field == "workbook" else "csv"
+    sheet = None if kind == "workbook" else item.field
+    label = item.label
+    if item.filename and not label.lower().endswith(EXTENSIONS[kind]):
+        return Problem(sheet, None, item.field, f"the file {label} is not {' or '.join(EXTENSIONS[kind])}; "
+                       + ("send an Excel workbook (.xlsx)" if kind == "workbook" else "send a CSV file"))
+    mimetype = (item.mimetype or "").lower()
+    if mimetype not in MEDIA_TYPES[kind]:
+        return Problem(sheet, None, item.field, f"the file {label} was sent as {mimetype[:80]}, which is not "
+                       + ("an Excel workbook" if kind == "workbook" else "CSV"))
+    return None
+
+
+def check_upload(files: dict[str, Received | bytes | None]) -> Upload:
+    """What can be told of an upload (by field: workbook, families, members, matches) before its rows are
+    read, in the request: that there is a file, a workbook or CSV files; that each file's name and claimed
+    type are those of its field, and its content too: a workbook a zip that is an XLSX and unpacks within
+    the limits (from the zip's directory), CSV files in UTF-8 without NUL bytes. The same problems as
+    :func:`read_upload`'s; the rows are read by that, in the job."""
+    sent = {name: item if isinstance(item, Received) else Received(name, item)
+            for name, item in files.items() if item is not None}
+    workbook = sent.pop("workbook", None)
+    csv_files = {name: item for name, item in sent.items() if name in SHEETS}
+    problem = _which_files(workbook and workbook.content, {k: v.content for k, v in csv_files.items()})
     if problem is not None:
         return Upload(None, {}, [problem])
     if workbook is not None:
-        return Upload("xlsx", {}, [] if workbook.startswith(ZIP) else [_NOT_A_WORKBOOK])
+        problem = _claim_problem(workbook) or _workbook_problem(workbook.content)
+        return Upload("xlsx", {}, [problem] if problem else [])
     problems: list[Problem] = []
     for name in SHEETS:
         if name in csv_files:
-            _decode_csv(name, csv_files[name], problems)
+            problem = _claim_problem(csv_files[name])
+            if problem is not None:
+                problems.append(problem)
+            else:
+                _decode_csv(name, csv_files[name].content, problems)
     return Upload("csv", {}, problems)
 
 
 def read_upload(workbook: bytes | None = None, csv_files: dict[str, bytes] | None = None) -> Upload:
-    """Read what was uploaded: one workbook, or CSV files keyed by sheet name."""
+    """Read what was uploaded: one workbook, or CSV files keyed by sheet name. A file whose sheets hold
+    no row below their header is a problem: there is nothing to import."""
     csv_files = {k: v for k, v in (csv_files or {}).items() if v is not None}
     problem = _which_files(workbook, csv_files)
     if problem is not None:
         return Upload(None, {}, [problem])
     if workbook is not None:
-        return read_workbook(workbook)
-    problems: list[Problem] = []
-    tables = {}
-    for name in SHEETS:
-        if name in csv_files:
-            table = read_csv(name, csv_files[name], problems)
-            if table is not None:
-                tables[name] = table
-    return Upload("csv", tables, problems)
+        upload = read_workbook(workbook)
+    else:
+        problems: list[Problem] = []
+        tables = {}
+        for name in SHEETS:
+            if name in csv_files:
+                table = read_csv(name, csv_files[name], problems)
+                if table is not None:
+                    tables[name] = table
+        upload = Upload("csv", tables, problems)
+    if upload.tables and not upload.problems and not upload.rows:
+        upload.problems.append(Problem(None, None, None, "no rows below the header row: nothing to import"))
+    return upload
 
 
 # --------------------------------------------------------------------------- convert

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.extensions import db
 from core.types import UTCDateTime, utcnow
-from tenants.isolation import TenantOwned
+from tenants.isolation import TenantOwned, referable, tenant_reference
 
 PENDING, DONE, FAILED = "pending", "done", "failed"
 ITEM_STATES = (PENDING, DONE, FAILED)
@@ -66,14 +66,18 @@ class WorkItem(TenantOwned, db.Model):
     __table_args__ = (
         UniqueConstraint("tenant_id", "key", name="uq_work_item_tenant_key"),
         Index("ix_work_item_tenant_open", "tenant_id", "resolved_at", "due_on"),
+        tenant_reference("family_id", "family", "CASCADE"),
+        tenant_reference("match_id", "match", "CASCADE"),
+        tenant_reference("evaluation_id", "evaluation", "CASCADE"),
+        referable(),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))  # evaluation | vog_expiring | supporting_review
     key: Mapped[str] = mapped_column(String(120))
-    family_id: Mapped[int | None] = mapped_column(ForeignKey("family.id", ondelete="CASCADE"), index=True)
-    match_id: Mapped[int | None] = mapped_column(ForeignKey("match.id", ondelete="CASCADE"), index=True)
-    evaluation_id: Mapped[int | None] = mapped_column(ForeignKey("evaluation.id", ondelete="CASCADE"), index=True)
+    family_id: Mapped[int | None] = mapped_column(index=True)
+    match_id: Mapped[int | None] = mapped_column(index=True)
+    evaluation_id: Mapped[int | None] = mapped_column(index=True)
     assigned_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     due_on: Mapped[date]
     message: Mapped[dict] = mapped_column(JSON)  # a Message as a dict: read in the reader's language
@@ -89,6 +93,7 @@ class Notification(TenantOwned, db.Model):
     __table_args__ = (
         UniqueConstraint("user_id", "key", name="uq_notification_user_key"),
         Index("ix_notification_user_read", "user_id", "read_at", "id"),
+        tenant_reference("work_item_id", "work_item", "CASCADE"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -98,7 +103,7 @@ class Notification(TenantOwned, db.Model):
     message: Mapped[dict] = mapped_column(JSON)  # a Message as a dict
     subject_type: Mapped[str | None] = mapped_column(String(16))  # family | match | evaluation | import | ...
     subject_id: Mapped[int | None]
-    work_item_id: Mapped[int | None] = mapped_column(ForeignKey("work_item.id", ondelete="CASCADE"))
+    work_item_id: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     mailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # included in a digest

@@ -38,7 +38,7 @@ from sqlalchemy import event, exists, func, insert, select
 from sqlalchemy.orm import Session
 
 from core import audit, mail
-from core.auth import passwords, sessions, tokens
+from core.auth import mfa, passwords, sessions, tokens
 from core.auth import roles as R
 from core.auth.models import ApiToken, Membership, User
 from core.errors import Conflict, NotFound
@@ -230,7 +230,6 @@ def _set_password(user: User, password: str) -> None:
     if problems:
         raise ValidationError({"password": [PASSWORD_PROBLEMS.get(p, p) for p in problems]})
     user.password_hash = passwords.hash_password(password)
-    user.failed_logins, user.failed_login_window_start = 0, None
 
 
 # ----------------------------------------------------------------------------- links
@@ -446,9 +445,59 @@ def enable(municipality: Municipality, user_id: int) -> User:
     if user.active:
         raise Conflict(Message("This account is active already.", code="user_active"))
     user.active = True
-    user.failed_logins, user.failed_login_window_start = 0, None
     audit.record("user.enable", object_type="user", object_id=user.id, tenant_id=municipality.id)
     return user
+
+
+def end_user_sessions(municipality: Municipality, user_id: int, *, by: User | None = None) -> User:
+    """A tenant admin logs a user of *municipality* out everywhere (not their own current session). Audited;
+    the caller commits."""
+    user = user_of(municipality, user_id)
+    keep = sessions.current_digest() if by is not None and by.id == user.id else None
+    ended = end_sessions(user, keep)
+    audit.record("user.sessions_end", object_type="user", object_id=user.id, tenant_id=municipality.id,
+                 detail={"sessions_ended": ended})
+    return user
+
+
+def reset_mfa(municipality: Municipality, user_id: int, *, by: User | None = None) -> User:
+    """Forget a user's authenticator and recovery codes (a lost phone): they enrol again at their next login,
+    and their sessions end. Not oneself. Audited; the caller commits."""
+    user = user_of(municipality, user_id)
+    if by is not None and user.id == by.id:
+        raise Conflict(Message("You cannot reset your own authenticator here.", code="reset_self"))
+    mfa.reset(user)
+    ended = end_sessions(user)
+    audit.record("user.mfa_reset", object_type="user", object_id=user.id, tenant_id=municipality.id,
+                 detail={"sessions_ended": ended})
+    return user
+
+
+# ----------------------------------------------------------------------------- the second factor
+
+def enrol_mfa(user: User, code: str) -> list[str]:
+    """Confirm *user*'s pending authenticator with *code* (field ``code``); returns the recovery codes, shown
+    once. Audited; the caller commits."""
+    codes = mfa.confirm(user, code)
+    if codes is None:
+        raise ValidationError({"code": [Message("is not the code your app shows; try the next one")]})
+    audit.record("user.mfa_enrol", object_type="user", object_id=user.id, user_id=user.id, actor=user.email)
+    return codes
+
+
+def new_recovery_codes(user: User) -> list[str]:
+    """Replace the own recovery codes (the old ones stop working). Audited; the caller commits."""
+    codes = mfa.new_recovery_codes(user)
+    audit.record("user.recovery_codes", object_type="user", object_id=user.id)
+    return codes
+
+
+def end_other_sessions(user: User, keep: str | None) -> int:
+    """End the user's own sessions but this one (hash *keep*). Audited; the caller commits."""
+    ended = end_sessions(user, keep)
+    audit.record("user.sessions_end", object_type="user", object_id=user.id, detail={"sessions_ended": ended,
+                                                                                     "own": True})
+    return ended
 
 
 # ----------------------------------------------------------------------------- own settings

@@ -11,3 +11,5 @@ from core.web import (  # noqa: E402,F401  (register the views)
     account, admin, charts, evaluations, families, funder, imports, labels, matches, nav, notifications, pages, platform,
     policy, region, registration, statements,
 )
+from core.web import retention, subject  # noqa: E402,F401
+from core.web import audit  # noqa: E402,F401

@@ -1,12 +1,16 @@
-"""Logging in and out, the language, and the own account: settings, password, API tokens, e-mailed links.
+"""Logging in and out, the language, and the own account: settings, password, API tokens, sessions, e-mailed links.
+
+Logging in takes two steps: the password (``/login``), then a code from the authenticator app or a recovery
+code (``/login/code``); a user without an authenticator sets one up first (``/login/enrol``: a QR code and
+the secret as text, confirmed with a code, then ten recovery codes shown once). Only then is there a session
+(:mod:`core.auth.sessions`). A link from an invitation or password mail leads to the same second step: a
+password set by e-mail never logs anyone in alone.
 
 A link from an invitation or password mail (``/invitation/<token>``, ``/password-reset/<token>``) holds a
 signed token and nothing personal (:mod:`core.usecases.users`); a link that was used or has expired gives
 a page that says so, with status 410. "Forgot your password?" answers the same whether or not the address
-is known, and is rate limited per client IP.
+is known, and is rate limited per client IP. Every failed login gets the same page and status.
 """
-from urllib.parse import urlsplit
-
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -16,45 +20,127 @@ from wtforms import EmailField, HiddenField, IntegerField, PasswordField, RadioF
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from core.auth import login as password_login
-from core.auth import sessions
+from core.auth import mfa, sessions
 from core.auth.access import USER, public, requires
-from core.errors import TooManyAttempts
 from core.extensions import db, limiter
 from core.types import utcnow
 from core.usecases import users
 from core.web import bp
 from core.web.forms import LoginForm, PostForm, Refused, attempt
+from core.web.reauth import fresh_login, safe_next
 
 #: "Forgot your password?" per client IP.
 FORGOT_LIMIT = "5 per 15 minutes"
 
+class CodeForm(FlaskForm):
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=40)])
 
-def _safe_next(target: str | None) -> str:
-    """Only a local path may be a redirect target."""
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
-        return target
-    return url_for("web.home")
+
+class ReauthForm(FlaskForm):
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=40)])
+    next = HiddenField()
+
+
+CODE_HINT = _l("The 6 digits your authenticator app shows for Koppel, or one of your recovery codes.")
+
+
+def _second_step(user, next_url: str | None = None):
+    """The password is right: on to the code, or to setting up the authenticator."""
+    sessions.begin_pending(user, next_url)
+    return redirect(url_for("web.login_code" if mfa.is_enrolled(user) else "web.login_enrol"))
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @public
 def login():
+    """Step one: e-mail address and password. Every failure (unknown, disabled, wrong, throttled) answers the
+    same."""
     form = LoginForm(next=request.args.get("next", ""))
     status = 200
     if form.validate_on_submit():
-        try:
-            user = password_login.check_password(form.email.data, form.password.data)
-        except TooManyAttempts:
-            flash(_("Too many failed attempts. Wait a quarter of an hour and try again."), "error")
-            return render_template("login.html", form=form), 429
+        user = password_login.check_password(form.email.data, form.password.data, request.remote_addr)
         if user is not None:
-            sessions.start(user)
-            return redirect(_safe_next(form.next.data))
-        flash(_("The e-mail address or password is not correct."), "error")
+            return _second_step(user, form.next.data)
+        flash(_("The e-mail address or password is not correct, or there were too many attempts. "
+                "Try again in a while."), "error")
         status = 401
     elif request.method == "POST":
         status = 400
     return render_template("login.html", form=form), status
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@public
+def login_code():
+    """Step two: a code from the authenticator app, or a recovery code."""
+    user = sessions.pending_user()
+    if user is None or not mfa.is_enrolled(user):
+        return redirect(url_for("web.login_enrol" if user is not None else "web.login"))
+    form = CodeForm()
+    status = 200
+    if form.validate_on_submit():
+        if password_login.check_code(user, form.code.data, request.remote_addr):
+            next_url = sessions.pending_next()
+            sessions.start(user)
+            if mfa.recovery_codes_left(user) <= 2:
+                flash(_("You have few recovery codes left. Make new ones on your account page."), "info")
+            return redirect(safe_next(next_url))
+        form.code.errors.append(_("is not correct, was used already, or there were too many attempts"))
+        status = 401
+    elif request.method == "POST":
+        status = 400
+    return render_template("account/login_code.html", form=form, hint=CODE_HINT), status
+
+
+@bp.route("/login/enrol", methods=["GET", "POST"])
+@public
+def login_enrol():
+    """Set up the authenticator app (first login): scan the QR code or type the secret, confirm with a code;
+    the answer shows the recovery codes once, and the user is logged in."""
+    user = sessions.pending_user()
+    if user is None or mfa.is_enrolled(user):
+        return redirect(url_for("web.login_code" if user is not None else "web.login"))
+    secret = mfa.pending_secret(user)
+    db.session.commit()
+    form = CodeForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            codes = attempt(form, users.enrol_mfa, user, form.code.data)
+            next_url = sessions.pending_next()
+            password_login.remember_source(user, request.remote_addr)
+            user.last_login_at = utcnow()
+            sessions.start(user)  # commits
+            return render_template("account/recovery_codes.html", codes=codes, next=safe_next(next_url)), 201
+        except Refused:
+            status = 422
+    elif request.method == "POST":
+        status = 400
+    uri = mfa.provisioning_uri(user, secret)
+    return render_template("account/login_enrol.html", form=form, qr=mfa.qr_svg(uri), secret=secret,
+                           grouped=" ".join(secret[i:i + 4] for i in range(0, len(secret), 4))), status
+
+
+@bp.route("/reauthenticate", methods=["GET", "POST"])
+@requires(scope=USER)
+def reauthenticate():
+    """Password and code again before a sensitive change; then back to the page (same site only)."""
+    form = ReauthForm(next=request.args.get("next", ""))
+    status = 200
+    if form.validate_on_submit():
+        if password_login.check_reauthentication(current_user, form.password.data, form.code.data,
+                                                 request.remote_addr):
+            sessions.confirm_authentication()
+            db.session.commit()
+            flash(_("Thank you. You can make the change now."), "success")
+            return redirect(safe_next(form.next.data))
+        flash(_("The password or code is not correct, or there were too many attempts. Try again in a while."),
+              "error")
+        status = 401
+    elif request.method == "POST":
+        status = 400
+    return render_template("account/reauthenticate.html", form=form, hint=CODE_HINT), status
 
 
 @bp.post("/logout")
@@ -70,7 +156,7 @@ def logout():
 def language():
     if PostForm().validate_on_submit() and request.form.get("lang") in ("nl", "en"):
         session["lang"] = request.form["lang"]
-    return redirect(_safe_next(request.form.get("next")))
+    return redirect(safe_next(request.form.get("next")))
 
 
 # ----------------------------------------------------------------------------- forms
@@ -131,7 +217,8 @@ def _account_page(settings=None, token_form=None, created=None, status=200):
     settings = settings or SettingsForm(prefix="settings", name=current_user.name, language=current_user.language or "")
     return render_template("account/account.html", settings=settings, token_form=token_form or _token_form(),
                            tokens=users.own_tokens(current_user), created=created, revoke=RevokeForm(),
-                           now=utcnow()), status
+                           now=utcnow(), sessions=sessions.of_user(current_user), this_session=sessions.current_digest(),
+                           codes_left=mfa.recovery_codes_left(current_user)), status
 
 
 @bp.route("/account", methods=["GET", "POST"])
@@ -154,6 +241,7 @@ def account():
 
 @bp.route("/account/tokens", methods=["GET", "POST"])
 @requires(scope=USER)
+@fresh_login
 def account_token_new():
     """Make an own API token; it is shown once, on the page this answers (a GET goes to the account page)."""
     if request.method == "GET":
@@ -171,6 +259,7 @@ def account_token_new():
 
 @bp.post("/account/tokens/revoke")
 @requires(scope=USER)
+@fresh_login
 def account_token_revoke():
     form = RevokeForm()
     if form.validate_on_submit() and form.token_id.data.isdigit():
@@ -182,6 +271,30 @@ def account_token_revoke():
             pass
     flash(_("This token could not be revoked."), "error")
     return redirect(url_for("web.account"))
+
+
+@bp.post("/account/sessions/end")
+@requires(scope=USER)
+@fresh_login
+def account_sessions_end():
+    """End the own sessions on other devices (this one stays)."""
+    if PostForm().validate_on_submit():
+        ended = users.end_other_sessions(current_user, sessions.current_digest())
+        db.session.commit()
+        flash(_("Your other sessions are ended (%(n)s).", n=ended), "success")
+    return redirect(url_for("web.account"))
+
+
+@bp.post("/account/recovery-codes")
+@requires(scope=USER)
+@fresh_login
+def account_recovery_codes():
+    """Make new recovery codes (the old ones stop working); shown once."""
+    if not PostForm().validate_on_submit():
+        return redirect(url_for("web.account"))
+    codes = users.new_recovery_codes(current_user)
+    db.session.commit()
+    return render_template("account/recovery_codes.html", codes=codes, next=url_for("web.account")), 201
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
@@ -240,10 +353,10 @@ def _set_password_page(purpose: str, token: str, use):
     if form.validate_on_submit():
         try:
             user = attempt(form, use, token, form.password.data)
-            sessions.start(user)
-            flash(_("Welcome to Koppel. Your password is set and you are logged in.") if purpose == users.INVITATION
-                  else _("Your new password is set and you are logged in."), "success")
-            return redirect(url_for("web.home"))
+            response = _second_step(user)  # (it clears the cookie's session: the message comes after)
+            flash(_("Your password is set. Now set up your authenticator app.") if not mfa.is_enrolled(user)
+                  else _("Your new password is set. Now give the code from your authenticator app."), "success")
+            return response
         except users.LinkInvalid as error:
             db.session.rollback()
             return _link_invalid(error, purpose)

@@ -34,6 +34,7 @@ from core.types import utcnow
 from core.usecases import dashboard, users
 from core.web import bp
 from core.web.forms import Refused, attempt
+from core.web.reauth import fresh_login
 from core.web.labels import role_label
 from tenants.models import Municipality
 
@@ -77,6 +78,10 @@ USER_ACTIONS = {
     "enable": (users.enable, _l("%(name)s can log in again.")),
     "invite_again": (users.resend_invitation, _l("A new invitation is on its way to %(name)s.")),
     "password_link": (users.send_password_link, _l("A link to choose a new password is on its way to %(name)s.")),
+    "end_sessions": (lambda m, uid: users.end_user_sessions(m, uid, by=current_user),
+                     _l("%(name)s is logged out everywhere.")),
+    "reset_mfa": (lambda m, uid: users.reset_mfa(m, uid, by=current_user),
+                  _l("The authenticator of %(name)s is reset; they set up a new one at their next login.")),
 }
 
 
@@ -94,6 +99,7 @@ def _invite_staff(email: str, name: str, role: str):
 
 @bp.route("/<municipality>/admin/users", methods=["GET", "POST"])
 @requires(ADMIN)
+@fresh_login
 def admin_users():
     """The municipality's users with their roles and status; invite a coordinator or tenant admin."""
     form = InviteForm()
@@ -110,6 +116,7 @@ def admin_users():
 
 @bp.route("/<municipality>/admin/users/action", methods=["GET", "POST"])
 @requires(ADMIN)
+@fresh_login
 def admin_user_action():
     """Disable or enable a user, send an invitation again, or send a link to choose a new password (a GET,
     such as the language switch on a refused action's page, goes to the users page)."""
@@ -153,6 +160,7 @@ def _tokens_page(form=None, created=None, status=200):
 
 @bp.route("/<municipality>/admin/tokens", methods=["GET", "POST"])
 @requires(ADMIN)
+@fresh_login
 def admin_tokens():
     """Tokens for the municipality's own systems: made here and shown once, revoked here."""
     form = MunicipalityTokenForm()
@@ -169,6 +177,7 @@ def admin_tokens():
 
 @bp.route("/<municipality>/admin/tokens/revoke", methods=["GET", "POST"])
 @requires(ADMIN)
+@fresh_login
 def admin_token_revoke():
     if request.method == "GET":
         return redirect(url_for("web.admin_tokens"))

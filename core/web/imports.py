@@ -47,16 +47,14 @@ def import_upload():
     report = None
     if form.validate_on_submit():
         dry_run = form.dry_run.data != "no"
-        sent = {name: request.files[name] for name in ("workbook", *imports.SHEETS)
-                if request.files.get(name) is not None and request.files[name].filename}
-        content = {name: upload.read() for name, upload in sent.items()}
-        checked = imports.check_upload(content.get("workbook"),
-                                       {k: v for k, v in content.items() if k != "workbook"})
+        sent = imports.received(request.files)
+        checked = imports.check_upload(sent)
         if checked.problems:
             report = imports.Report(dry_run=dry_run, source=checked.source, problems=checked.problems).as_dict()
         else:
             principal = g.principal
-            job = background.submit(content, [upload.filename or name for name, upload in sent.items()],
+            job = background.submit({name: item.content for name, item in sent.items()},
+                                    [item.label for item in sent.values()],
                                     dry_run=dry_run, actor=principal.label, user_id=principal.user_id)
             db.session.commit()
             background.send(job)

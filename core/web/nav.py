@@ -29,11 +29,13 @@ TENANT_MENU = (
     ("web.matches", _l("Matches"), {R.COORDINATOR, R.TENANT_ADMIN}),
     ("web.notifications", _l("Notifications"), {R.COORDINATOR, R.TENANT_ADMIN}),
     ("web.import_upload", _l("Import"), {R.COORDINATOR, R.TENANT_ADMIN}),
+    ("web.retention_overview", _l("Retention"), {R.COORDINATOR, R.TENANT_ADMIN}),
     ("web.admin_users", _l("Users"), {R.TENANT_ADMIN}),
     ("web.admin_policy", _l("Policy"), {R.TENANT_ADMIN}),
     ("web.admin_targets", _l("Targets"), {R.TENANT_ADMIN}),
     ("web.admin_scheduled_work", _l("Scheduled work"), {R.TENANT_ADMIN}),
     ("web.admin_tokens", _l("API tokens"), {R.TENANT_ADMIN}),
+    ("web.admin_audit", _l("Audit log"), {R.TENANT_ADMIN}),
     ("web.funder_home", _l("Exports"), {R.FUNDER}),
 )
 CONSORTIUM_MENU = (
@@ -46,6 +48,7 @@ PLATFORM_MENU = (
     ("web.platform", _l("Consortia"), {R.PLATFORM_ADMIN}),
     ("web.platform_municipalities", _l("Municipalities"), {R.PLATFORM_ADMIN}),
     ("web.platform_plugins", _l("Plugins"), {R.PLATFORM_ADMIN}),
+    ("web.platform_audit", _l("Audit log"), {R.PLATFORM_ADMIN}),
 )
 
 

@@ -36,6 +36,7 @@ from core.policy.plugin import KINDS
 from core.programme.models import Family
 from core.web import bp
 from core.web import schema_forms as sf
+from core.web.reauth import fresh_login
 
 READERS = R.POLICY_READERS
 ADMINS = R.POLICY_PREVIEWERS
@@ -251,6 +252,7 @@ def _check_csrf(form: FlaskForm) -> None:
 
 @bp.route("/<municipality>/admin/policy/preview", methods=["GET", "POST"])
 @requires(*ADMINS)
+@fresh_login
 def admin_policy_preview():
     """What the proposal would do to the open requesting families' eligibility; nothing is saved.
     (A GET, e.g. after switching the language on the preview, leads back to the policy page.)"""
@@ -271,6 +273,7 @@ def admin_policy_preview():
 
 @bp.route("/<municipality>/admin/policy/save", methods=["GET", "POST"])
 @requires(R.TENANT_ADMIN)
+@fresh_login
 def admin_policy_save():
     """Make the proposal the policy, as a new version with the note (the schemas judge it again).
     (A GET leads back to the policy page.)"""
@@ -358,6 +361,7 @@ def region_template():
 
 @bp.route("/regio/<consortium>/template/save", methods=["GET", "POST"])
 @requires(R.CONSORTIUM_ADMIN, scope=CONSORTIUM)
+@fresh_login
 def region_template_save():
     """Make the proposal the region's template (the schemas judge it). (A GET leads back to the template.)"""
     if request.method == "GET":

@@ -1,15 +1,24 @@
-"""The public registration form of a municipality (no login).
+"""The public registration form of a municipality (no login), and the confirmation by e-mail link.
 
 A family asking for help, or a family that wants to help, signs up here. The form is short and in plain
 Dutch (B1). The submission goes through the same schema and use case as the API's public endpoint
-(:mod:`core.api.registrations`): it becomes a family with status ``registered`` in this municipality only,
-which only this municipality's coordinators see. It is rate limited with the API's limits, per client IP
-and per municipality, counted in the API's own buckets (one allowance for both ways in). The confirmation page carries
-no personal data in its URL: what it needs (the kind of registration) is kept in the session.
+(:mod:`core.api.registrations`): it is kept unconfirmed, and a mail asks to confirm it
+(:mod:`core.usecases.registrations`); only the confirmed registration becomes a family that this
+municipality's coordinators see. An e-mail address is therefore required; the form says that a family
+without one registers through a coordinator (by phone).
+
+Against junk: the API's limit per client IP (counted in the API's own bucket, one allowance for both ways
+in), and a honeypot field, hidden from people and from assistive technology, that a bot fills in: then the
+answer is the same confirmation page and nothing is stored. The pages carry no personal data in their URL:
+the confirmation page's text needs only the kind of registration, kept in the session; the mailed link holds
+a signed id, nothing personal. The link opens a page with a button, so a mail scanner that follows links
+confirms nothing.
 """
 from __future__ import annotations
 
-from flask import current_app, g, redirect, render_template, request, session, url_for
+import logging
+
+from flask import current_app, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf import FlaskForm
@@ -18,14 +27,16 @@ from wtforms.validators import Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from core.auth.access import public_in_tenant
-from core.extensions import limiter
+from core.extensions import db, limiter
 from core.labels import LABELS
 from core.messages import label
 from core.programme import vocabulary as V
 from core.programme.registration import RegistrationSchema
-from core.usecases import families
+from core.usecases import registrations
 from core.web import bp
-from core.web.forms import Refused, attempt
+from core.web.forms import PostForm, Refused, attempt
+
+log = logging.getLogger(__name__)
 
 #: The version of the consent text the form shows (stored with the consent; change it when the text changes).
 CONSENT_WORDING = "web-2026-01"
@@ -46,7 +57,7 @@ PLAIN = {
     "message": _l("Your message is too long. Use at most 4,000 characters."),
     "consent_processing": _l("We can only help you if you agree. Tick the box."),
 }
-UNREACHABLE = _l("Fill in an e-mail address or a phone number, so that the coordinator can reach you.")
+EMAIL_NEEDED = _l("Fill in your e-mail address. We send you an e-mail to confirm your sign-up.")
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -69,6 +80,8 @@ class RegistrationForm(FlaskForm):
     support_kinds = MultiCheckboxField(_l("What kind of help?"), validate_choice=False)
     message = TextAreaField(_l("Anything else you want to tell us?"), validators=[Length(max=4000)])
     consent_processing = BooleanField(_l("Yes, I agree"))
+    #: The honeypot: hidden from people and assistive technology (see register/form.html); a bot fills it in.
+    website = StringField(_l("Leave this field empty"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -93,22 +106,19 @@ def _data(form: RegistrationForm) -> dict:
 
 def _register(data: dict):
     """Validate with the public form's schema, then the use case (the same as the API's)."""
-    return families.register_from_form(RegistrationSchema().load(data))
+    return registrations.submit(RegistrationSchema().load(data))
 
 
 def _plain_errors(form: RegistrationForm, data: dict) -> None:
-    """Replace the schema's wording by plain language, one message per field. The schema checks consent and a
-    way to reach the family only once every field is valid; say those at once too, so a family corrects all
-    in one go."""
+    """Replace the schema's wording by plain language, one message per field. The schema checks consent only
+    once every field is valid; say it at once too, so a family corrects all in one go."""
     if not data.get("consent_processing") and not form.consent_processing.errors:
         form.consent_processing.errors = [str(PLAIN["consent_processing"])]
-    if not data.get("email") and not data.get("phone") and not form.email.errors:
-        form.email.errors = [str(UNREACHABLE)]
     for name, field in form._fields.items():
         if not field.errors or name == "csrf_token":
             continue
         if name == "email" and not data.get("email"):
-            field.errors = [str(UNREACHABLE)]
+            field.errors = [str(EMAIL_NEEDED)]
         elif name in PLAIN:
             field.errors = [str(PLAIN[name])]
 
@@ -118,21 +128,22 @@ def _too_many(request_limit=None):
     return current_app.make_response((render_template("register/too_many.html"), 429))
 
 
-#: The API's rate-limit buckets (flask-limiter names a bucket by endpoint and scope): the form counts in the same
-#: ones, so a client cannot double its allowance by using both ways in. tests/test_web_register.py checks this.
+#: The API's rate-limit bucket (flask-limiter names a bucket by endpoint and scope): the form counts in the same
+#: one, so a client cannot double its allowance by using both ways in. tests/test_web_register.py checks this.
 API_BUCKET = "registrations.register"
 
 
 @bp.route("/<municipality>/register", methods=["GET", "POST"])
 @limiter.shared_limit(lambda: current_app.config["REGISTRATION_LIMIT_PER_IP"], scope=API_BUCKET, methods=["POST"],
                       on_breach=_too_many)
-@limiter.shared_limit(lambda: current_app.config["REGISTRATION_LIMIT_PER_MUNICIPALITY"],
-                      scope=f"{API_BUCKET}:registrations-per-municipality", methods=["POST"],
-                      key_func=lambda: f"municipality:{g.tenant.id}", on_breach=_too_many)
 @public_in_tenant
 def register():
     """Sign up with the municipality as a family looking for help or as a family that wants to help."""
     form = RegistrationForm()
+    if request.method == "POST" and form.website.data:  # the honeypot: the same answer, nothing stored
+        log.info("registration: honeypot field filled in; nothing stored")
+        session[DONE_KEY] = request.form.get("kind") if request.form.get("kind") in dict(form.kind.choices) else None
+        return redirect(url_for("web.register_done"))
     if form.validate_on_submit():
         data = _data(form)
         try:
@@ -148,8 +159,35 @@ def register():
 @bp.get("/<municipality>/register/done")
 @public_in_tenant
 def register_done():
-    """What happens next, after signing up (nothing personal: only whether help was asked or offered)."""
-    return render_template("register/done.html", kind=session.get(DONE_KEY), days=RESPONSE_WORKING_DAYS)
+    """What happens next, after signing up: confirm by e-mail (nothing personal: only whether help was asked or
+    offered)."""
+    return render_template("register/done.html", kind=session.get(DONE_KEY), days=RESPONSE_WORKING_DAYS,
+                           hours=current_app.config["REGISTRATION_CONFIRM_HOURS"])
+
+
+@bp.route("/<municipality>/register/confirm/<token>", methods=["GET", "POST"])
+@public_in_tenant
+def register_confirm(token):
+    """The mailed link: a button confirms the registration (once); then the coordinators see it."""
+    form = PostForm()
+    try:
+        if form.validate_on_submit():
+            family = registrations.confirm(token)
+            db.session.commit()
+            session[DONE_KEY] = family.kind
+            return redirect(url_for("web.register_confirmed"))
+        registrations.check(token)
+    except registrations.LinkInvalid:
+        db.session.rollback()
+        return render_template("register/link_invalid.html", hours=current_app.config["REGISTRATION_CONFIRM_HOURS"]), 410
+    return render_template("register/confirm.html", form=form)
+
+
+@bp.get("/<municipality>/register/confirmed")
+@public_in_tenant
+def register_confirmed():
+    """After the confirmation: what happens next (only whether help was asked or offered)."""
+    return render_template("register/confirmed.html", kind=session.get(DONE_KEY), days=RESPONSE_WORKING_DAYS)
 
 
 @bp.errorhandler(RateLimitExceeded)

@@ -73,7 +73,7 @@ def test_configurable_separators_without_bom_and_literal_formulas(hook):
     assert not content.startswith(b"\xef\xbb\xbf")
     lines = records(content, delimiter=",")
     assert lines[5] == ["2026-01", "4", "1250.00", "2.5", "2026-01-01"]
-    assert lines[21][:2] == ["=SUM(A1:A9)", "-5.50"]
+    assert lines[21][:2] == ["'=SUM(A1:A9)", "-5.50"]  # escape_formulas false no longer turns it off
     assert b'"Subsidie 2026: \xe2\x82\xac 60.000,00 per jaar' in content  # a cell with the delimiter is quoted
 
 
