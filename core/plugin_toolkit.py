@@ -30,6 +30,9 @@ What it offers (see ``docs/plugins.md`` for the guide and
 * **Dates**: :func:`months_before`, :func:`add_months` (calendar months,
   the month's last day when it is shorter) and :func:`age_on` (whole years).
 * **Distances**: :func:`great_circle_km` (kilometres as the crow flies).
+* **Spreadsheet cells**: :func:`is_formula` (text a spreadsheet would run as
+  a formula) and :func:`neutralise` (such text made inert): every report
+  format that writes CSV or spreadsheets uses them.
 * **Coded values** of the programme: :data:`FAMILY_KINDS` (:data:`REQUESTING`,
   :data:`SUPPORTING`), :data:`PROBLEM_AREAS`, :data:`TRIAGE_OUTCOMES`,
   :data:`CONSENT_PURPOSES`, :data:`SUPPORT_KINDS`, :data:`WEEKDAYS`,

@@ -25,7 +25,8 @@ SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 RESERVED_SLUGS = frozenset(
     {"api", "static", "login", "logout", "healthz", "readyz", "language", "consortia", "me",
      "docs", "openapi.json", "admin", "platform", "account", "public", "favicon.ico",
-     "privacy", "accessibility", "funder", "regio", "invitation", "password-forgot", "password-reset"}
+     "privacy", "accessibility", "funder", "regio", "invitation", "password-forgot", "password-reset",
+     "reauthenticate"}
 )
 
 

@@ -94,12 +94,13 @@ def _spread_ids(app) -> None:
 
 
 def _owned_tables(engine) -> list[str]:
-    """The tables with a ``tenant_id`` and an ``id``."""
+    """The tables with a ``tenant_id`` and an integer ``id`` (a data key's id is a random string, never answered)."""
     with engine.begin() as conn:
         return conn.execute(text(
             "SELECT c.table_name FROM information_schema.columns c JOIN information_schema.columns i "
             "ON i.table_name = c.table_name AND i.table_schema = c.table_schema AND i.column_name = 'id' "
-            "WHERE c.table_schema = 'public' AND c.column_name = 'tenant_id' ORDER BY 1")).scalars().all()
+            "WHERE c.table_schema = 'public' AND c.column_name = 'tenant_id' AND i.data_type IN ('integer', 'bigint') "
+            "ORDER BY 1")).scalars().all()
 
 
 def _owned_ids(engine, tables: list[str], tenant_ids: dict[str, int]) -> dict[str, set[int]]:

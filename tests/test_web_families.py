@@ -7,7 +7,7 @@ URL, and that the statements of each main page do not grow with its rows (no N+1
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select
@@ -128,7 +128,6 @@ def test_the_dashboards_figures_agree_with_the_kpi_service(app, world):
         from core.programme import families
 
         from core.programme.models import FamilyStatusChange
-        from core.types import utcnow
 
         for i, days in enumerate((3, 40, 41, 90, 200)):  # families that started waiting at different times
             family = families.create({"kind": "requesting", "display_name": f"Familie Wacht {i}", "status": "waiting",
@@ -136,7 +135,7 @@ def test_the_dashboards_figures_agree_with_the_kpi_service(app, world):
             db.session.flush()
             db.session.execute(FamilyStatusChange.__table__.update()
                                .where(FamilyStatusChange.family_id == family.id)
-                               .values(at=utcnow() - timedelta(days=days)))
+                               .values(at=datetime.combine(today - timedelta(days=days), time(12), tzinfo=timezone.utc)))
         db.session.commit()
         figures = dashboard.overview(today).figures
         expected = kpis.municipality_kpis(world.ids["aalten"], kpis.Period.year(today.year), today)

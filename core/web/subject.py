@@ -20,6 +20,18 @@ from core.web.families import _status_for
 from core.web.forms import Refused, attempt
 
 STAFF = (R.COORDINATOR, R.TENANT_ADMIN)
+#: A heading per table of the export (the table's name where none is given).
+TITLES = {
+    "family": _l("Family"), "member": _l("Household members"), "consent": _l("Consents"),
+    "family_status_change": _l("Status changes"), "intake_meeting": _l("Intake meetings"),
+    "approval": _l("Approvals"), "decision": _l("Decisions"), "duplicate_flag": _l("Possible duplicates"),
+    "match": _l("Matches"), "match_transition": _l("Match steps"), "match_override": _l("Rule overrides"),
+    "match_extension": _l("Match extensions"), "evaluation": _l("Evaluations"), "contact": _l("Contacts"),
+    "referrer_notification": _l("Messages to the referrer"), "notification": _l("Notifications"),
+    "work_item": _l("Work items"), "destruction_item": _l("Destruction lists"),
+}
+#: Columns that are the database's bookkeeping, not data about the family.
+HIDDEN = ("tenant_id", "row_key")
 
 
 class ErasureForm(FlaskForm):
@@ -28,12 +40,16 @@ class ErasureForm(FlaskForm):
                                 validators=[DataRequired(), Length(max=retention.MAX_TEXT)])
 
 
+def _page(data: dict, form: ErasureForm) -> str:
+    return render_template("privacy/subject.html", data=data, form=form, titles=TITLES, hidden=HIDDEN)
+
+
 @bp.get("/<municipality>/families/<int:family_id>/subject-access")
 @requires(*STAFF)
 def family_subject_access(family_id):
     """Everything stored about the family, readable and printable (the export is audited)."""
     data = subject_access.export(family_id, "html")
-    html = render_template("privacy/subject.html", data=data, form=ErasureForm(formdata=None))
+    html = _page(data, ErasureForm(formdata=None))
     db.session.commit()
     return html
 
@@ -61,6 +77,6 @@ def family_erasure(family_id):
         except Refused:
             pass
     data = subject_access.export(family_id, "html")
-    html = render_template("privacy/subject.html", data=data, form=form)
+    html = _page(data, form)
     db.session.commit()
     return html, _status_for(form)
