@@ -195,8 +195,9 @@ class Background:
                                        stderr=subprocess.STDOUT, text=True, encoding="utf-8")
             self.processes.append(process)
             threading.Thread(target=self._relay, args=(name, process), daemon=True).start()
-        for name, ready in self.ready.items():  # so that the banner still comes last
-            if not ready.wait(timeout):
+            # one after the other: both would create the embedded broker's queue at once (a unique-key race),
+            # and the banner still comes last
+            if not self.ready[name].wait(timeout):
                 raise click.ClickException(f"the demo's {name} did not start within {timeout:.0f} s")
 
     def _relay(self, name: str, process: subprocess.Popen) -> None:

@@ -451,3 +451,19 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section("summaries")
         for line in lines:
             terminalreporter.write_line(line)
+
+
+#: The files that take longest, in this order, run first: with ``--dist loadfile`` a worker takes whole files in
+#: collection order, and a long one left for last keeps one worker busy alone at the end. Browser tests follow.
+LONGEST_FIRST = ("test_hostile_input.py", "test_openapi.py", "test_demo.py", "test_cli.py", "test_workers.py",
+                 "test_export_delivery.py", "test_access_matrix.py")
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item) -> int:
+        name = item.path.name
+        if name in LONGEST_FIRST:
+            return LONGEST_FIRST.index(name)
+        return len(LONGEST_FIRST) + (0 if name.endswith("_browser.py") else 1)
+
+    items.sort(key=rank)  # stable: each file's own order stays

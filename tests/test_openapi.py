@@ -20,7 +20,7 @@ from schemathesis.config import SchemathesisConfig
 from core.auth import roles as R
 
 #: Half the examples per operation and role (hypothesis draws from both modes: fitting data and not).
-EXAMPLES = 6
+EXAMPLES = 4
 ROLES = (R.COORDINATOR, R.TENANT_ADMIN, None)
 #: Schema-valid data the API may still refuse: 422 is its answer to input that breaks a rule the schema cannot
 #: express (both from and to, an unknown family id, a plugin that is not installed, a cursor it did not issue),
