@@ -11,11 +11,15 @@ import logging
 from dataclasses import dataclass
 
 from flask import current_app
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 
 #: The one task that does an item (tasks/work.py).
 RUN_ITEM = "koppel.run_item"
+#: Session info key of the tickets to send when the session's transaction commits.
+_AFTER_COMMIT = "koppel_after_commit_tickets"
 
 
 @dataclass(frozen=True)
@@ -44,3 +48,23 @@ def enqueue(tickets: list[Ticket]) -> int:
         log.warning("broker unreachable after %s of %s tasks (%s); the dispatcher sends the rest again",
                     sent, len(tickets), type(error).__name__)
     return sent
+
+
+def after_commit(session, ticket: Ticket) -> None:
+    """Send *ticket* when *session*'s transaction commits; nothing when it ends otherwise."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(ticket)
+
+
+@event.listens_for(Session, "after_commit")
+def _enqueue_after_commit(session) -> None:
+    # never fails a committed request: enqueue() logs an unreachable broker, and the dispatcher sends the
+    # item again after SCHEDULER_REQUEUE_SECONDS
+    enqueue(session.info.pop(_AFTER_COMMIT, None) or [])
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_when_not_committed(session, transaction) -> None:
+    """A transaction that ends without its commit (rolled back, or the session closed) sends nothing; after a
+    commit, ``_enqueue_after_commit`` has already taken the tickets."""
+    if transaction.parent is None:
+        session.info.pop(_AFTER_COMMIT, None)

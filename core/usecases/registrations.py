@@ -16,13 +16,11 @@
 """
 from __future__ import annotations
 
-import logging
 import secrets
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import event, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
 from core import audit, mail
 from core.messages import LANGUAGES, Message, render
@@ -37,11 +35,8 @@ from core.usecases import families
 from tenants.context import current_tenant_id
 from tenants.models import Municipality
 
-log = logging.getLogger(__name__)
 
 KIND = "registration_confirmation"
-#: Session info key of the mail tickets to put on the queue after commit.
-_AFTER_COMMIT = "koppel_registration_mail"
 
 
 def submit(data: dict) -> None:
@@ -60,7 +55,7 @@ def submit(data: dict) -> None:
                          due_at=now, enqueued_at=now, state=PENDING, attempts=0, created_at=now)
     db.session.add(item)
     db.session.flush()
-    db.session.info.setdefault(_AFTER_COMMIT, []).append(queue.Ticket(item.id, current_tenant_id()))
+    queue.after_commit(db.session, queue.Ticket(item.id, current_tenant_id()))
 
 
 class LinkInvalid(Exception):
@@ -103,22 +98,6 @@ def confirm(token: str) -> Family:
 
 
 # ----------------------------------------------------------------------------- the mail
-
-@event.listens_for(Session, "after_commit")
-def _enqueue_after_commit(session) -> None:
-    waiting = session.info.pop(_AFTER_COMMIT, None)
-    if not waiting:
-        return
-    try:  # a ticket not sent is sent again by the dispatcher after SCHEDULER_REQUEUE_SECONDS
-        queue.enqueue(waiting)
-    except Exception as error:  # noqa: BLE001 - never fail a committed request
-        log.warning("registration mail not enqueued (%s); the dispatcher sends it", type(error).__name__)
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget_when_not_committed(session, transaction) -> None:
-    if transaction.parent is None:
-        session.info.pop(_AFTER_COMMIT, None)
 
 
 def _texts(place: str, link: str, language: str) -> tuple[str, str]:

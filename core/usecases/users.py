@@ -34,8 +34,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from marshmallow import ValidationError
-from sqlalchemy import event, exists, func, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, func, insert, select
 
 from core import audit, mail
 from core.auth import mfa, passwords, sessions, tokens
@@ -62,8 +61,6 @@ UNSET = "!unset:"
 STAFF_ROLES = (R.COORDINATOR, R.TENANT_ADMIN)
 #: Status of a user as the users page shows it.
 INVITED, ACTIVE, DISABLED = "invited", "active", "disabled"
-#: Session info key of the mail items to put on the queue after commit.
-_AFTER_COMMIT = "koppel_account_mail"
 
 
 class LinkInvalid(Exception):
@@ -290,27 +287,7 @@ def _queue_mail(kind: str, user: User, *, municipality=None, consortium=None) ->
         scope = nullcontext()
     with scope:
         item_id = db.session.execute(statement).scalar_one()
-    db.session.info.setdefault(_AFTER_COMMIT, []).append(queue.Ticket(item_id, tenant_id,
-                                                                      None if tenant_id else "scheduler"))
-
-
-@event.listens_for(Session, "after_commit")
-def _enqueue_after_commit(session) -> None:
-    waiting = session.info.pop(_AFTER_COMMIT, None)
-    if not waiting:
-        return
-    try:  # a ticket not sent is sent again by the dispatcher after SCHEDULER_REQUEUE_SECONDS
-        queue.enqueue(waiting)
-    except Exception as error:  # noqa: BLE001 - never fail a committed request
-        log.warning("account mail not enqueued (%s); the dispatcher sends it", type(error).__name__)
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget_when_not_committed(session, transaction) -> None:
-    """A transaction that ends without its commit (rolled back, or the session closed) sends nothing; after a
-    commit, ``_enqueue_after_commit`` has already taken the tickets."""
-    if transaction.parent is None:
-        session.info.pop(_AFTER_COMMIT, None)
+    queue.after_commit(db.session, queue.Ticket(item_id, tenant_id, None if tenant_id else "scheduler"))
 
 
 def _link(endpoint: str, token: str) -> str:
